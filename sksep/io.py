@@ -1,0 +1,160 @@
+"""Read and write audio files.
+
+Files are read and written with `soundfile <https://python-soundfile.readthedocs.io>`_
+(libsndfile: WAV, FLAC, OGG/Vorbis and more) and resampled with
+:func:`librosa.resample` (soxr high quality), imported only when a resampling
+is asked for.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+__all__ = ["read_audio", "write_audio"]
+
+_FLOAT_DTYPES = ("float32", "float64")
+
+
+def read_audio(path, *, sr=None, mono=False, dtype="float32"):
+    """Read an audio file as ``(n_samples, n_channels)`` floats in [-1, 1].
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to read (any format libsndfile reads: WAV, FLAC, OGG, ...).
+    sr : int, default=None
+        Sample rate to return, in Hz. None keeps the file's rate; otherwise
+        the audio is resampled with :func:`librosa.resample` (soxr_hq).
+    mono : bool, default=False
+        Average the channels into one.
+    dtype : {'float32', 'float64'}, default='float32'
+        Returned dtype. Integer PCM is scaled to [-1, 1).
+
+    Returns
+    -------
+    data : ndarray [shape=(n_samples, n_channels)]
+        Audio, time on rows (one column when ``mono=True``).
+    sr : int
+        Its sample rate in Hz.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    IsADirectoryError
+        When ``path`` is a directory.
+    ValueError
+        When the file is unreadable, truncated, empty or of an unsupported
+        format; the message names the file.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from sksep.io import read_audio, write_audio
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> t = np.arange(8000) / 8000
+    >>> write_audio(path, 0.5 * np.sin(2 * np.pi * 440 * t), 8000)
+    >>> data, sr = read_audio(path)
+    >>> data.shape, sr
+    ((8000, 1), 8000)
+    """
+    path = Path(path)
+    if dtype not in _FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    if not path.exists():
+        raise FileNotFoundError(f"No such audio file: '{path}'.")
+    if path.is_dir():
+        raise IsADirectoryError(f"'{path}' is a directory, not an audio file.")
+    try:
+        data, file_sr = sf.read(path, dtype=dtype, always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"Cannot read audio file '{path}': {exc}. It may be truncated, "
+            "corrupted or in a format libsndfile does not support."
+        ) from exc
+    if data.shape[0] == 0:
+        raise ValueError(f"Audio file '{path}' contains no samples.")
+    if mono and data.shape[1] > 1:
+        data = data.mean(axis=1, keepdims=True)
+    if sr is not None and sr != file_sr:
+        if not (isinstance(sr, (int, np.integer)) and sr > 0):
+            raise ValueError(f"sr must be a positive integer, got {sr!r}.")
+        import librosa
+
+        data = librosa.resample(
+            np.ascontiguousarray(data.T), orig_sr=file_sr, target_sr=sr,
+            res_type="soxr_hq",
+        ).T.astype(dtype)
+        file_sr = sr
+    return np.ascontiguousarray(data), int(file_sr)
+
+
+def write_audio(path, data, sr, *, overwrite=False, subtype=None):
+    """Write audio atomically, never overwriting a file unless asked.
+
+    The data go to a temporary file in the destination folder, which is then
+    renamed over ``path``: a failure leaves no partial file and an existing
+    file intact.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; the format follows its extension (.wav, .flac, .ogg).
+    data : array-like [shape=(n_samples,) or (n_samples, n_channels)]
+        Audio, floats in [-1, 1] (values outside are clipped by integer
+        subtypes) or integer PCM.
+    sr : int
+        Sample rate in Hz.
+    overwrite : bool, default=False
+        Replace an existing file. Without it an existing ``path`` raises
+        FileExistsError and is left untouched.
+    subtype : str, default=None
+        soundfile subtype ('PCM_16', 'FLOAT', ...); None uses the format's
+        default (PCM_16 for WAV and FLAC).
+
+    Raises
+    ------
+    FileExistsError
+        When ``path`` exists and ``overwrite`` is False.
+    ValueError
+        For data that is empty, not 1-D or 2-D, non-numeric or not finite,
+        or an unsupported extension or subtype.
+    """
+    path = Path(path)
+    data = np.asarray(data)
+    if data.dtype == object or data.dtype.kind not in "fiu":
+        raise ValueError(f"Audio data must be real numbers, got dtype {data.dtype}.")
+    if data.ndim not in (1, 2) or data.size == 0:
+        raise ValueError(
+            "Audio data must be a non-empty (n_samples,) or (n_samples, "
+            f"n_channels) array, got shape {data.shape}."
+        )
+    if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
+        raise ValueError("Audio data contains NaN or infinity.")
+    if not (isinstance(sr, (int, np.integer)) and sr > 0):
+        raise ValueError(f"sr must be a positive integer, got {sr!r}.")
+    if path.is_dir():
+        raise IsADirectoryError(f"'{path}' is a directory, not a file name.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"'{path}' already exists; pass overwrite=True to replace it."
+        )
+    fmt = path.suffix[1:].upper()
+    if fmt not in sf.available_formats():
+        raise ValueError(
+            f"Unsupported audio format '{path.suffix}' for '{path}'; use one of "
+            ".wav, .flac, .ogg."
+        )
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix, prefix=".sksep-", dir=path.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, data, int(sr), subtype=subtype, format=fmt)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, (sf.LibsndfileError, RuntimeError, TypeError)):
+            raise ValueError(f"Cannot write '{path}': {exc}") from exc
+        raise

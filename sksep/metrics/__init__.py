@@ -1,0 +1,21 @@
+"""Separation quality: SI-SDR, permutation solving, Amari distance, scorers."""
+
+from ._ica import amari_distance
+from ._scorer import pit_si_sdr_scorer
+from ._sdr import (
+    pairwise_si_sdr,
+    pit_si_sdr,
+    si_sdr,
+    si_sdr_improvement,
+    solve_permutation,
+)
+
+__all__ = [
+    "amari_distance",
+    "pairwise_si_sdr",
+    "pit_si_sdr",
+    "pit_si_sdr_scorer",
+    "si_sdr",
+    "si_sdr_improvement",
+    "solve_permutation",
+]
