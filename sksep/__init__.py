@@ -12,7 +12,7 @@ from ._version import __version__
 # public name -> module that defines it
 _ESTIMATORS = {
     "FastICASeparator": "sksep.decomposition",
-    # "STFTTransformer": "sksep.spectral",
+    "STFTTransformer": "sksep.spectral",
 }
 _SUBMODULES = ("datasets", "decomposition", "io", "metrics", "spectral")
 

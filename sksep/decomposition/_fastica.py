@@ -74,7 +74,10 @@ def _whitening(X, mean, cov, n_components, solver):
     """
     n_channels, dtype = cov.shape[0], X.dtype
     variances = np.diag(cov)
-    silent = np.flatnonzero(variances <= np.finfo(dtype).eps**2 * np.max(variances))
+    # Rounding of the mean leaves a constant channel a variance of the order
+    # of (eps * |mean|)^2, not exactly 0.
+    floor = (100 * np.finfo(dtype).eps) ** 2 * (np.max(variances) + mean**2)
+    silent = np.flatnonzero(variances <= floor)
     if silent.size:
         raise ValueError(
             f"Channel(s) {silent.tolist()} of X are constant (silent): a silent "
