@@ -115,7 +115,7 @@ default='reflect'
     >>> stft = STFTTransformer(n_fft=256, hop_length=64).fit(X)
     >>> Z = stft.transform(X)
     >>> Z.shape, stft.to_spectrogram(Z).shape
-    ((4, 32250), (4, 129, 125))
+    ((4, 32508), (4, 129, 126))
     >>> bool(np.abs(stft.inverse_transform(Z) - X).max() < 1e-5 * np.abs(X).max())
     True
     """
