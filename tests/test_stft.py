@@ -100,10 +100,16 @@ def test_feature_layout_is_documented_order(rng):
     Z = stft.transform(X)
     S = stft.to_spectrogram(Z)
     assert S.shape == (2, 65, stft.n_frames_)
-    F = S.shape[1] * S.shape[2]
-    np.testing.assert_array_equal(Z[:, :F], S.real.reshape(2, -1))
-    np.testing.assert_array_equal(Z[:, F:], S.imag.reshape(2, -1))
+    for z, s in zip(Z, S):  # frame-major, real and imaginary parts interleaved
+        np.testing.assert_array_equal(z, np.stack([s.T.real, s.T.imag], -1).ravel())
     np.testing.assert_array_equal(stft.from_spectrogram(S), Z)
+    mag = STFTTransformer(n_fft=128, hop_length=32, output="magnitude").fit(X)
+    M = mag.transform(X)
+    # same layout for the magnitude outputs (values equal up to rounding of
+    # torch's and numpy's abs)
+    np.testing.assert_allclose(M, np.abs(S).transpose(0, 2, 1).reshape(2, -1),
+                               rtol=1e-14)
+    np.testing.assert_array_equal(mag.from_spectrogram(mag.to_spectrogram(M)), M)
 
 
 def test_magnitude_power_db_are_consistent(rng):
@@ -113,7 +119,8 @@ def test_magnitude_power_db_are_consistent(rng):
     mag = STFTTransformer(n_fft=256, output="magnitude").fit_transform(X)
     power = STFTTransformer(n_fft=256, output="power").fit_transform(X)
     db = STFTTransformer(n_fft=256, output="db").fit_transform(X)
-    np.testing.assert_allclose(mag, np.abs(spec).reshape(2, -1), rtol=1e-10)
+    np.testing.assert_allclose(mag, np.abs(spec).transpose(0, 2, 1).reshape(2, -1),
+                               rtol=1e-10)
     np.testing.assert_allclose(power, mag**2, rtol=1e-10)
     np.testing.assert_allclose(db, 10 * np.log10(np.maximum(power, 1e-10)),
                                rtol=1e-9, atol=1e-9)

@@ -98,11 +98,13 @@ def stft(x, geo, window):
     pad = torch.nn.functional.pad
     if x.shape[-1] < geo.extended:
         x = pad(x, (0, geo.extended - x.shape[-1]))
-    if geo.left or geo.right:
+    standard = geo.center and geo.right == geo.left == geo.n_fft // 2
+    if geo.center and not standard:
         x = pad(x, (geo.left, geo.right), mode=geo.pad_mode)
     return torch.stft(
         x, geo.n_fft, hop_length=geo.hop_length, win_length=geo.n_fft,
-        window=window.to(x.dtype), center=False, return_complex=True,
+        window=window.to(x.dtype), center=standard, pad_mode=geo.pad_mode,
+        return_complex=True,
     )
 
 
@@ -130,22 +132,28 @@ def window_envelope(geo, window):
     return _overlap_add(w2, geo.hop_length)[0]
 
 
-def istft(spec, geo, window, envelope=None):
+def inverse_envelope(geo, window):
+    """``1 / envelope`` over the clip's own samples, 0 where no window
+    reaches (1-D float64 of length ``n_times``)."""
+    env = window_envelope(geo, window)[geo.left:geo.left + geo.n_times]
+    tiny = torch.finfo(torch.float64).tiny
+    return torch.where(env > tiny, 1.0 / torch.where(env > tiny, env, 1.0), 0.0)
+
+
+def istft(spec, geo, window, inv_envelope=None):
     """Inverse of :func:`stft`: (batch, n_freqs, n_frames) -> (batch, n_times).
 
     Least-squares overlap-add (Griffin and Lim, 1984). Samples that no
-    window covers come out as zeros.
+    window covers come out as zeros. Fastest when ``spec`` is a transposed
+    view of frame-major memory, as :func:`stft` returns it.
     """
     real_dtype = spec.real.dtype
-    frames = torch.fft.irfft(spec, n=geo.n_fft, dim=1).transpose(1, 2)
-    frames = frames * window.to(real_dtype)
-    y = _overlap_add(frames, geo.hop_length)
-    if envelope is None:
-        envelope = window_envelope(geo, window)
-    env = envelope.to(real_dtype)
-    tiny = torch.finfo(real_dtype).tiny
-    y = torch.where(env > tiny, y / torch.where(env > tiny, env, 1.0), 0.0)
-    return y[:, geo.left:geo.left + geo.n_times]
+    frames = torch.fft.irfft(spec.transpose(1, 2), n=geo.n_fft, dim=-1)
+    frames *= window.to(real_dtype)
+    y = _overlap_add(frames, geo.hop_length)[:, geo.left:geo.left + geo.n_times]
+    if inv_envelope is None:
+        inv_envelope = inverse_envelope(geo, window)
+    return y * inv_envelope.to(real_dtype)
 
 
 @contextlib.contextmanager
@@ -170,14 +178,14 @@ def griffin_lim(magnitude, geo, window, *, n_iter, momentum, generator):
 
     ``magnitude`` (batch, n_freqs, n_frames) -> waveforms (batch, n_times).
     """
-    envelope = window_envelope(geo, window)
+    inv_envelope = inverse_envelope(geo, window)
     phase = torch.rand(magnitude.shape, generator=generator, dtype=magnitude.dtype)
     angles = torch.polar(torch.ones_like(magnitude), 2 * math.pi * phase)
     rebuilt = torch.zeros_like(angles)
     for _ in range(n_iter):
         previous = rebuilt
-        y = istft(magnitude * angles, geo, window, envelope)
+        y = istft(magnitude * angles, geo, window, inv_envelope)
         rebuilt = stft(y, geo, window)
         angles = rebuilt - (momentum / (1 + momentum)) * previous
         angles = angles / (angles.abs() + 1e-16)
-    return istft(magnitude * angles, geo, window, envelope)
+    return istft(magnitude * angles, geo, window, inv_envelope)

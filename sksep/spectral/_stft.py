@@ -14,6 +14,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._validation import check_finite
+
 _AMIN = 1e-10  # power floor of output='db'
 
 
@@ -79,11 +81,17 @@ default='reflect'
 
     Notes
     -----
-    Feature order: for a spectrogram ``S`` of shape ``(n_freqs, n_frames)``
-    the features are ``S.ravel()`` (frequency-major, frames fastest); for
-    'complex' they are ``np.concatenate([S.real.ravel(), S.imag.ravel()])``.
-    :meth:`to_spectrogram` and :meth:`from_spectrogram` convert between the
-    two layouts.
+    Feature order is frame-major: for a spectrogram ``S`` of shape
+    ``(n_freqs, n_frames)`` the features are ``S.T.ravel()`` (one frame's
+    spectrum after another, frequencies fastest); for 'complex' each value
+    is followed by its imaginary part,
+    ``np.stack([S.T.real, S.T.imag], axis=-1).ravel()``. This is the memory
+    layout :func:`torch.stft` produces, so features come out without a copy
+    (a frequency-major layout would cost a transposition, about three times
+    the transform itself). :meth:`to_spectrogram` and
+    :meth:`from_spectrogram` convert to and from ``(n_clips, n_freqs,
+    n_frames)`` arrays; ``features.reshape(n_clips, n_frames_, -1)`` gives
+    time-major frames directly.
 
     Frames: with ``center=True`` the first frames are exactly those of
     :func:`librosa.stft` and :func:`torch.stft`; frames are added at the end
@@ -197,6 +205,7 @@ default='reflect'
         self._geometry = _core.geometry(
             self.n_fft, hop_length, self.center, self.pad_mode, X.shape[1]
         )
+        self._inv_envelope = _core.inverse_envelope(self._geometry, self._window)
         self.hop_length_, self.win_length_ = hop_length, win_length
         self.n_freqs_ = self._geometry.n_freqs
         self.n_frames_ = self._geometry.n_frames
@@ -219,15 +228,18 @@ default='reflect'
             in the order described in Notes.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                          ensure_all_finite=False)
+        check_finite(X)
         import torch
 
         from . import _core
 
         with _core.torch_threads(self.n_jobs), torch.no_grad():
             spec = _core.stft(_as_tensor(X), self._geometry, self._window)
+            spec = spec.transpose(1, 2)  # (n_clips, n_frames, n_freqs): no copy
             if self.output == "complex":
-                Z = torch.view_as_real(spec).permute(0, 3, 1, 2)
+                Z = torch.view_as_real(spec)
             elif self.output == "magnitude":
                 Z = spec.abs()
             else:
@@ -253,18 +265,20 @@ default='reflect'
             initial phase from ``random_state``) for the others.
         """
         check_is_fitted(self)
-        spec = self.to_spectrogram(X)
+        frames = self._frame_major(X)
         import torch
 
         from . import _core
 
         with _core.torch_threads(self.n_jobs), torch.no_grad():
-            S = _as_tensor(spec)
+            S = _as_tensor(frames)
             if self.output == "complex":
                 self._warn_poor_coverage(_core)
-                y = _core.istft(S, self._geometry, self._window)
+                spec = torch.view_as_complex(S).transpose(1, 2)
+                y = _core.istft(spec, self._geometry, self._window,
+                                self._inv_envelope)
             else:
-                magnitude = self._magnitude(S)
+                magnitude = self._magnitude(S).transpose(1, 2)
                 generator = torch.Generator().manual_seed(
                     int(check_random_state(self.random_state).randint(2**31 - 1))
                 )
@@ -272,7 +286,7 @@ default='reflect'
                     magnitude, self._geometry, self._window, n_iter=self.n_iter,
                     momentum=0.99, generator=generator,
                 )
-            return y.numpy().astype(spec.real.dtype, copy=False)
+            return y.numpy()
 
     def _warn_poor_coverage(self, _core):
         geo = self._geometry
@@ -291,6 +305,7 @@ default='reflect'
             )
 
     def _magnitude(self, S):
+        """Magnitude from 'magnitude', 'power' or 'db' feature values."""
         import torch
 
         if self.output == "magnitude":
@@ -300,6 +315,21 @@ default='reflect'
         return torch.sqrt(10.0 ** (S / 10.0))
 
     # -- layout helpers ---------------------------------------------------
+
+    def _frame_major(self, X):
+        """Features -> (n_clips, n_frames, n_freqs[, 2]) view, checked."""
+        X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        parts = 2 if self.output == "complex" else 1
+        shape = (self.n_frames_, self.n_freqs_) + ((2,) if parts == 2 else ())
+        expected = int(np.prod(shape))
+        if X.shape[1] != expected:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this STFTTransformer "
+                f"produces {expected} per clip ({self.n_frames_} frames x "
+                f"{self.n_freqs_} frequencies" + (" x 2 parts)." if parts == 2
+                                                  else ").")
+            )
+        return np.ascontiguousarray(X).reshape(X.shape[0], *shape)
 
     def to_spectrogram(self, X):
         """Reshape feature rows into spectrograms.
@@ -313,23 +343,16 @@ default='reflect'
         -------
         S : ndarray of shape (n_clips, n_freqs_, n_frames_)
             Complex (complex64 or complex128) for 'complex' output, real
-            otherwise.
+            otherwise; a view of ``X`` (no copy) when ``X`` is a C-ordered
+            float array.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
-        parts = 2 if self.output == "complex" else 1
-        shape = (parts, self.n_freqs_, self.n_frames_)
-        expected = int(np.prod(shape))
-        if X.shape[1] != expected:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but this STFTTransformer "
-                f"produces {expected} per clip ({parts} x {self.n_freqs_} "
-                f"frequencies x {self.n_frames_} frames)."
-            )
-        S = X.reshape(X.shape[0], *shape)
-        if parts == 2:
-            return S[:, 0] + 1j * S[:, 1]
-        return np.ascontiguousarray(S[:, 0])
+        frames = self._frame_major(X)
+        if self.output == "complex":
+            complex_dtype = np.complex64 if frames.dtype == np.float32 else (
+                np.complex128)
+            frames = frames.view(complex_dtype)[..., 0]
+        return frames.transpose(0, 2, 1)
 
     def from_spectrogram(self, S):
         """Flatten spectrograms into feature rows (inverse of
@@ -351,11 +374,12 @@ default='reflect'
                 f"S must have shape (n_clips, {self.n_freqs_}, "
                 f"{self.n_frames_}), got {S.shape}."
             )
+        frames = S.transpose(0, 2, 1)
         if self.output == "complex":
-            S = np.stack([S.real, S.imag], axis=1)
+            frames = np.stack([frames.real, frames.imag], axis=-1)
         elif np.iscomplexobj(S):
             raise ValueError(f"output={self.output!r} spectrograms are real.")
-        return S.reshape(S.shape[0], -1)
+        return np.ascontiguousarray(frames).reshape(S.shape[0], -1)
 
     @property
     def _n_features_out(self):
