@@ -3,7 +3,7 @@
 Same data, same run: instantaneous mixtures of 2, 4 and 6 FSDD speakers
 (each speaker's recordings end to end, 60 s and 300 s at 8 kHz), a
 well-conditioned random mixing matrix, every method fitted and applied
-(``fit_transform``) at least 5 times; median wall time, the ratio to
+(``fit_transform``) at least 5 times, round-robin; median wall time, the ratio to
 scikit-learn, iterations, the worst source's SI-SDR and the Amari distance.
 
     python benchmarks/bench_fastica.py ../shared/data/fsdd [--repeat 5]
@@ -67,17 +67,21 @@ def run(fsdd, durations, n_sources, repeat, threads, dtypes):
                     S = S_all[: dur * SR, :k]
                     X, A = make_instantaneous_mixture(S, random_state=k)
                     X = X.astype(dtype)
-                    times = {}
-                    for name, fn in METHODS.items():
-                        with threadpool_limits(n_thr), warnings.catch_warnings():
-                            warnings.simplefilter("ignore")
+                    times = {name: [] for name in METHODS}
+                    results = {}
+                    with threadpool_limits(n_thr), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        for name, fn in METHODS.items():
                             fn(X, k)  # warm-up run: page faults, BLAS start
-                            ts = []
-                            for _ in range(repeat):
+                        # round-robin, so the machine's slow spells hit
+                        # every method alike
+                        for _ in range(repeat):
+                            for name, fn in METHODS.items():
                                 t0 = time.perf_counter()
-                                S_hat, W, n_iter = fn(X, k)
-                                ts.append(time.perf_counter() - t0)
-                        times[name] = statistics.median(ts)
+                                results[name] = fn(X, k)
+                                times[name].append(time.perf_counter() - t0)
+                    times = {name: statistics.median(ts) for name, ts in times.items()}
+                    for name, (S_hat, W, n_iter) in results.items():
                         scores, _ = pit_si_sdr(S, S_hat, axis=0, zero_mean=True)
                         rows.append(dict(
                             dtype=dtype, threads=n_thr, k=k, dur=dur, method=name,

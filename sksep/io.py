@@ -155,6 +155,6 @@ def write_audio(path, data, sr, *, overwrite=False, subtype=None):
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, (sf.LibsndfileError, RuntimeError, TypeError)):
+        if isinstance(exc, (sf.LibsndfileError, RuntimeError, TypeError, ValueError)):
             raise ValueError(f"Cannot write '{path}': {exc}") from exc
         raise

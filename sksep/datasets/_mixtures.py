@@ -91,3 +91,132 @@ def make_instantaneous_mixture(sources, *, n_channels=None, mixing=None,
                 "sources."
             )
     return (S @ A.T.astype(S.dtype)), A
+
+
+def _as_utterances(utterances):
+    if isinstance(utterances, np.ndarray) and utterances.ndim == 2:
+        utterances = list(utterances)
+    out = []
+    for i, u in enumerate(utterances):
+        u = np.asarray(u)
+        if u.ndim != 1 or u.size == 0:
+            raise ValueError(
+                f"utterances[{i}] must be a non-empty 1-D waveform, got shape "
+                f"{u.shape}."
+            )
+        if u.dtype == object or u.dtype.kind not in "fiu":
+            raise ValueError(f"utterances[{i}] has non-numeric dtype {u.dtype}.")
+        if not np.all(np.isfinite(u)):
+            raise ValueError(f"utterances[{i}] contains NaN or infinity.")
+        out.append(u)
+    return out
+
+
+def make_clip_mixtures(utterances, *, n_sources=2, n_times, labels=None,
+                       n_mixtures=None, snr_db=0.0, random_state=None,
+                       dtype="float32"):
+    """Mix single-speaker utterances into fixed-length single-channel clips.
+
+    Every mixture takes ``n_sources`` utterances (of pairwise different
+    labels when ``labels`` is given, for example different speakers), places
+    each at a random offset in a clip of ``n_times`` samples (a random
+    excerpt when the utterance is longer), sets their levels relative to the
+    first source and sums them.
+
+    Parameters
+    ----------
+    utterances : list of 1-D arrays or array of shape (n_utterances, n)
+        Clean single-source recordings.
+    n_sources : int, default=2
+        Sources per mixture.
+    n_times : int
+        Length of every mixture in samples.
+    labels : array-like of shape (n_utterances,), default=None
+        Speaker (or class) of every utterance; the sources of one mixture
+        then have different labels. None draws utterances without
+        replacement within a mixture.
+    n_mixtures : int, default=None
+        Number of mixtures; None gives ``len(utterances) // n_sources``.
+    snr_db : float or (low, high), default=0.0
+        Level of the first source over each other source in dB, fixed or
+        drawn uniformly per source from the range.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+    dtype : {'float32', 'float64'}, default='float32'
+
+    Returns
+    -------
+    X : ndarray of shape (n_mixtures, n_times)
+        The mixtures, exactly ``Y.sum(axis=1)``.
+    Y : ndarray of shape (n_mixtures, n_sources, n_times)
+        The sources as they appear in the mixtures.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.datasets import make_clip_mixtures
+    >>> rng = np.random.default_rng(0)
+    >>> utts = [rng.standard_normal(rng.integers(500, 900)) for _ in range(8)]
+    >>> X, Y = make_clip_mixtures(utts, n_times=1000, labels=[0, 1] * 4,
+    ...                           snr_db=(-5, 5), random_state=0)
+    >>> X.shape, Y.shape
+    ((4, 1000), (4, 2, 1000))
+    >>> bool(np.array_equal(X, Y.sum(axis=1)))
+    True
+    """
+    utts = _as_utterances(utterances)
+    if not isinstance(n_times, (int, np.integer)) or n_times < 1:
+        raise ValueError(f"n_times must be a positive integer, got {n_times!r}.")
+    if not isinstance(n_sources, (int, np.integer)) or n_sources < 1:
+        raise ValueError(f"n_sources must be a positive integer, got {n_sources!r}.")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(utts),):
+            raise ValueError(
+                f"labels has shape {labels.shape} but there are {len(utts)} "
+                "utterances; give one label per utterance."
+            )
+        n_labels = len(np.unique(labels))
+        if n_labels < n_sources:
+            raise ValueError(
+                f"n_sources={n_sources} sources of different labels are asked "
+                f"for, but the utterances have only {n_labels} distinct labels."
+            )
+    elif len(utts) < n_sources:
+        raise ValueError(
+            f"n_sources={n_sources} but only {len(utts)} utterances are given."
+        )
+    low, high = (snr_db, snr_db) if np.isscalar(snr_db) else snr_db
+    if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+        raise ValueError(f"snr_db must be a number or a (low, high) range, got {snr_db!r}.")
+    if n_mixtures is None:
+        n_mixtures = max(len(utts) // n_sources, 1)
+    rng = check_random_state(random_state)
+    Y = np.zeros((n_mixtures, n_sources, n_times), dtype=dtype)
+    for m in range(n_mixtures):
+        if labels is None:
+            group = rng.choice(len(utts), size=n_sources, replace=False)
+        else:
+            chosen = rng.choice(np.unique(labels), size=n_sources, replace=False)
+            group = [rng.choice(np.flatnonzero(labels == c)) for c in chosen]
+        for j, idx in enumerate(group):
+            u = utts[idx].astype(np.float64)
+            if u.size > n_times:
+                start = rng.randint(0, u.size - n_times + 1)
+                u = u[start:start + n_times]
+            offset = rng.randint(0, n_times - u.size + 1)
+            Y[m, j, offset:offset + u.size] = u
+        Y[m] = _set_levels(Y[m], rng.uniform(low, high, size=n_sources - 1))
+    return Y.sum(axis=1), Y
+
+
+def _set_levels(sources, snrs_db):
+    """Scale sources 1.. so that source 0 is ``snr`` dB above each."""
+    power = np.mean(sources.astype(np.float64) ** 2, axis=1)
+    if power[0] == 0:
+        return sources
+    out = sources.copy()
+    for j, snr in enumerate(snrs_db, start=1):
+        if power[j] > 0:
+            out[j] *= np.sqrt(power[0] / power[j] * 10 ** (-snr / 10))
+    return out

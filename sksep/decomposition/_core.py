@@ -140,10 +140,11 @@ def sym_decorrelation(W):
     return (u * (1.0 / np.sqrt(s))) @ u.T @ W
 
 
-def ica_parallel(X, W, g, *, tol, max_iter):
+def ica_parallel(X, W, g, *, tol, max_iter, min_iter=1):
     """Parallel (symmetric) FastICA on whitened ``X`` ``(k, n)`` from ``W``.
 
-    Returns ``(W, n_iter, converged)``.
+    Stops when a step changes no row by more than ``tol`` after at least
+    ``min_iter`` steps. Returns ``(W, n_iter, converged)``.
     """
     W = sym_decorrelation(np.asarray(W, dtype=np.float64))
     for it in range(1, max_iter + 1):
@@ -151,12 +152,12 @@ def ica_parallel(X, W, g, *, tol, max_iter):
         W1 = sym_decorrelation(gx - g_prime[:, None] * W)
         lim = np.max(np.abs(np.abs(np.einsum("ij,ij->i", W1, W)) - 1.0))
         W = W1
-        if lim < tol:
+        if lim < tol and it >= min_iter:
             return W, it, True
     return W, max_iter, False
 
 
-def ica_deflation_one(X, w, W_prev, g, *, tol, max_iter):
+def ica_deflation_one(X, w, W_prev, g, *, tol, max_iter, min_iter=1):
     """Extract one component orthogonal to the rows of ``W_prev``.
 
     Returns ``(w, n_iter, converged)``.
@@ -171,6 +172,6 @@ def ica_deflation_one(X, w, W_prev, g, *, tol, max_iter):
         w1 /= np.linalg.norm(w1)
         lim = abs(abs(w1 @ w) - 1.0)
         w = w1
-        if lim < tol:
+        if lim < tol and it >= min_iter:
             return w, it, True
     return w, max_iter, False

@@ -1,5 +1,7 @@
-"""Separation quality: SI-SDR, permutation solving, Amari distance, scorers."""
+"""Separation quality: SI-SDR, BSS Eval, permutation solving, Amari distance,
+scorers."""
 
+from ._bss_eval import BSSEvalResult, bss_eval
 from ._ica import amari_distance
 from ._scorer import pit_si_sdr_scorer
 from ._sdr import (
@@ -11,7 +13,9 @@ from ._sdr import (
 )
 
 __all__ = [
+    "BSSEvalResult",
     "amari_distance",
+    "bss_eval",
     "pairwise_si_sdr",
     "pit_si_sdr",
     "pit_si_sdr_scorer",
