@@ -13,8 +13,10 @@ from ._version import __version__
 _ESTIMATORS = {
     "FastICASeparator": "sksep.decomposition",
     "STFTTransformer": "sksep.spectral",
+    "MaskEstimator": "sksep.neural",
+    "CNNAutoencoderSeparator": "sksep.neural",
 }
-_SUBMODULES = ("datasets", "decomposition", "io", "metrics", "spectral")
+_SUBMODULES = ("datasets", "decomposition", "io", "metrics", "neural", "nn", "spectral")
 
 __all__ = [*_ESTIMATORS, *_SUBMODULES, "__version__"]
 

@@ -1,0 +1,189 @@
+"""Mask networks and the STFT-masking separator that wraps them (torch).
+
+A separator's ``forward`` is a few small steps: encode (STFT and
+log-magnitude features), mask (the network), apply (masks times the
+mixture's spectrum) and decode (inverse STFT with the mixture's phase).
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from ..spectral import _core as stft_core
+
+_LOG_EPS = 1e-8
+
+
+class MaskNet(nn.Module):
+    """Recurrent or causal-convolutional mask estimator.
+
+    Maps log-magnitude frames ``(batch, n_frames, n_freqs)`` to masks
+    ``(batch, n_sources, n_frames, n_freqs)``.
+
+    Parameters
+    ----------
+    n_freqs, n_sources : int
+    hidden_size : int
+        LSTM units per direction, or convolution channels.
+    num_layers : int
+    kind : {'blstm', 'lstm', 'tcn'}
+        Bidirectional LSTM (offline), unidirectional LSTM (causal) or a
+        stack of causal dilated 1-D convolutions (causal, low latency).
+    activation : {'sigmoid', 'softmax'}
+        Independent masks in [0, 1], or masks summing to 1 across sources.
+    """
+
+    def __init__(self, n_freqs, n_sources, hidden_size=128, num_layers=2,
+                 kind="blstm", activation="sigmoid"):
+        super().__init__()
+        self.n_sources, self.activation, self.kind = n_sources, activation, kind
+        self.norm = nn.LayerNorm(n_freqs)
+        if kind in ("blstm", "lstm"):
+            bidirectional = kind == "blstm"
+            self.body = nn.LSTM(n_freqs, hidden_size, num_layers=num_layers,
+                                batch_first=True, bidirectional=bidirectional)
+            width = hidden_size * (2 if bidirectional else 1)
+        else:
+            self.inp = nn.Conv1d(n_freqs, hidden_size, 1)
+            self.body = nn.ModuleList(
+                nn.Conv1d(hidden_size, hidden_size, 3, dilation=2**i)
+                for i in range(num_layers)
+            )
+            width = hidden_size
+        self.out = nn.Linear(width, n_sources * n_freqs)
+
+    def forward(self, features):
+        h = self.norm(features)
+        if self.kind in ("blstm", "lstm"):
+            h, _ = self.body(h)
+        else:
+            h = self.inp(h.transpose(1, 2))
+            for conv in self.body:  # left padding only: causal
+                pad = conv.dilation[0] * (conv.kernel_size[0] - 1)
+                h = h + torch.relu(conv(nn.functional.pad(h, (pad, 0))))
+            h = h.transpose(1, 2)
+        batch, n_frames, n_freqs = features.shape
+        logits = self.out(h).reshape(batch, n_frames, self.n_sources, n_freqs)
+        logits = logits.permute(0, 2, 1, 3)
+        if self.activation == "softmax":
+            return torch.softmax(logits, dim=1)
+        return torch.sigmoid(logits)
+
+
+class CNNAutoencoder(nn.Module):
+    """Spectrogram CNN autoencoder with one decoder branch per source.
+
+    Encoder: a convolution spanning all frequency bins, a convolution across
+    time, a shared fully connected bottleneck with ReLU. Per source: a fully
+    connected layer back to the encoder's size, a transposed time
+    convolution and a transposed frequency convolution with a ReLU output
+    ``o_i``. Masks are ``o_i / (sum_j o_j + eps)``. Works on segments of
+    exactly ``segment_frames`` frames.
+    """
+
+    def __init__(self, n_freqs, n_sources, segment_frames=32, freq_filters=32,
+                 time_filters=16, time_kernel=5, bottleneck=128, eps=1e-8):
+        super().__init__()
+        time_kernel = min(time_kernel, segment_frames)
+        self.segment_frames, self.eps, self.n_sources = segment_frames, eps, n_sources
+        self.reduced = segment_frames - time_kernel + 1
+        self.time_filters = time_filters
+        self.norm = nn.LayerNorm(n_freqs)
+        self.freq_conv = nn.Conv2d(1, freq_filters, (n_freqs, 1))
+        self.time_conv = nn.Conv2d(freq_filters, time_filters, (1, time_kernel))
+        flat = time_filters * self.reduced
+        self.encode = nn.Sequential(nn.Linear(flat, bottleneck), nn.ReLU())
+        self.branches = nn.ModuleList(
+            nn.ModuleDict({
+                "fc": nn.Linear(bottleneck, flat),
+                "time": nn.ConvTranspose2d(time_filters, freq_filters, (1, time_kernel)),
+                "freq": nn.ConvTranspose2d(freq_filters, 1, (n_freqs, 1)),
+            })
+            for _ in range(n_sources)
+        )
+
+    def forward(self, features):
+        batch = features.shape[0]
+        x = self.norm(features).transpose(1, 2)[:, None]  # (B, 1, F, T)
+        z = self.encode(self.time_conv(self.freq_conv(x)).reshape(batch, -1))
+        outputs = []
+        for branch in self.branches:
+            h = branch["fc"](z).reshape(batch, self.time_filters, 1, self.reduced)
+            h = torch.relu(branch["freq"](branch["time"](h)))  # (B, 1, F, T)
+            outputs.append(h[:, 0].transpose(1, 2))
+        o = torch.stack(outputs, dim=1)  # (B, S, T, F)
+        return o / (o.sum(dim=1, keepdim=True) + self.eps)
+
+
+def _segment_weights(length, device, dtype):
+    w = torch.hann_window(length + 2, periodic=False, device=device, dtype=dtype)[1:-1]
+    return w
+
+
+class SpectralSeparator(nn.Module):
+    """STFT masking separator: waveform mixtures in, waveform sources out.
+
+    ``forward(mixture (batch, n_times))`` returns a dict with ``wave``
+    ``(batch, n_sources, n_times)``, ``masks`` ``(batch, n_sources,
+    n_frames, n_freqs)`` and ``spec`` (the mixture's complex STFT,
+    ``(batch, n_frames, n_freqs)``). A mask network with a
+    ``segment_frames`` attribute is run on overlapping segments joined by
+    overlap-add of the masks.
+    """
+
+    def __init__(self, mask_net, n_fft, hop_length, window, center=True,
+                 pad_mode="reflect"):
+        super().__init__()
+        self.mask_net = mask_net
+        self.n_fft, self.hop_length = n_fft, hop_length
+        self.center, self.pad_mode = center, pad_mode
+        self.register_buffer("window", torch.as_tensor(window, dtype=torch.float32))
+
+    def geometry(self, n_times):
+        return stft_core.geometry(self.n_fft, self.hop_length, self.center,
+                                  self.pad_mode, n_times)
+
+    def encode(self, mixture):
+        geo = self.geometry(mixture.shape[-1])
+        spec = stft_core.stft(mixture, geo, self.window).transpose(1, 2)
+        features = torch.log(spec.real**2 + spec.imag**2 + _LOG_EPS)
+        return geo, spec, features
+
+    def mask(self, features):
+        segment = getattr(self.mask_net, "segment_frames", None)
+        if segment is None:
+            return self.mask_net(features)
+        return self._segmented(features, segment)
+
+    def _segmented(self, features, segment):
+        batch, n_frames, n_freqs = features.shape
+        hop = max(segment // 2, 1)
+        n_seg = 1 + max(0, math.ceil((n_frames - segment) / hop))
+        total = segment + (n_seg - 1) * hop
+        floor = math.log(_LOG_EPS)
+        padded = nn.functional.pad(features, (0, 0, 0, total - n_frames), value=floor)
+        segs = padded.unfold(1, segment, hop)  # (B, n_seg, F, segment)
+        segs = segs.permute(0, 1, 3, 2).reshape(batch * n_seg, segment, n_freqs)
+        masks = self.mask_net(segs)  # (B * n_seg, S, segment, F)
+        n_src = masks.shape[1]
+        masks = masks.reshape(batch, n_seg, n_src, segment, n_freqs)
+        w = _segment_weights(segment, features.device, features.dtype)
+        out = features.new_zeros(batch, n_src, total, n_freqs)
+        norm = features.new_zeros(total)
+        for s in range(n_seg):
+            out[:, :, s * hop:s * hop + segment] += masks[:, s] * w[:, None]
+            norm[s * hop:s * hop + segment] += w
+        return (out / norm[:, None])[:, :, :n_frames]
+
+    def decode(self, masked_spec, geo):
+        batch, n_src, n_frames, n_freqs = masked_spec.shape
+        flat = masked_spec.reshape(batch * n_src, n_frames, n_freqs).transpose(1, 2)
+        wave = stft_core.istft(flat, geo, self.window)
+        return wave.reshape(batch, n_src, -1)
+
+    def forward(self, mixture):
+        geo, spec, features = self.encode(mixture)
+        masks = self.mask(features)
+        wave = self.decode(masks * spec[:, None], geo)
+        return {"wave": wave, "masks": masks, "spec": spec}
