@@ -2,6 +2,7 @@
 
 from ._fsdd import FSDD_SPEAKERS, load_demo, load_fsdd, load_fsdd_sources
 from ._mixtures import (
+    fix_length,
     make_clip_mixtures,
     make_instantaneous_mixture,
     random_mixing_matrix,
@@ -9,6 +10,7 @@ from ._mixtures import (
 
 __all__ = [
     "FSDD_SPEAKERS",
+    "fix_length",
     "load_demo",
     "load_fsdd",
     "load_fsdd_sources",

@@ -220,3 +220,36 @@ def _set_levels(sources, snrs_db):
         if power[j] > 0:
             out[j] *= np.sqrt(power[0] / power[j] * 10 ** (-snr / 10))
     return out
+
+
+def fix_length(waveforms, n_times, *, dtype="float32"):
+    """Stack waveforms into equal-length clips, zero-padding or cropping the
+    end of each.
+
+    Parameters
+    ----------
+    waveforms : list of 1-D arrays
+        Clips of any lengths (as :func:`load_fsdd` returns them).
+    n_times : int
+        Length of every clip in samples.
+    dtype : {'float32', 'float64'}, default='float32'
+
+    Returns
+    -------
+    clips : ndarray of shape (n_clips, n_times)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.datasets import fix_length
+    >>> fix_length([np.ones(3), np.ones(6)], 4)
+    array([[1., 1., 1., 0.],
+           [1., 1., 1., 1.]], dtype=float32)
+    """
+    waves = _as_utterances(waveforms)
+    if not isinstance(n_times, (int, np.integer)) or n_times < 1:
+        raise ValueError(f"n_times must be a positive integer, got {n_times!r}.")
+    clips = np.zeros((len(waves), n_times), dtype=dtype)
+    for i, w in enumerate(waves):
+        clips[i, :min(len(w), n_times)] = w[:n_times]
+    return clips

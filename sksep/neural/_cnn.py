@@ -78,9 +78,9 @@ patience, device, warm_start, verbose, random_state
     --------
     >>> import numpy as np
     >>> from sksep import CNNAutoencoderSeparator
-    >>> from sksep.datasets import load_demo
+    >>> from sksep.datasets import fix_length, load_demo
     >>> demo = load_demo(speakers=["george", "theo"])
-    >>> clips = np.stack([np.resize(w, 4000) for w in demo.waveforms])
+    >>> clips = fix_length(demo.waveforms, 4000)
     >>> sep = CNNAutoencoderSeparator(max_epochs=2, random_state=0)
     >>> sep = sep.fit(clips, demo.speaker)
     >>> sep.classes_.tolist()

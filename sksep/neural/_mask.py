@@ -96,10 +96,10 @@ class MaskEstimator(NeuralSeparatorMixin):
     Examples
     --------
     >>> from sksep import MaskEstimator
-    >>> from sksep.datasets import load_demo
+    >>> from sksep.datasets import fix_length, load_demo
     >>> import numpy as np
     >>> demo = load_demo()
-    >>> clips = np.stack([np.resize(w, 4000) for w in demo.waveforms])
+    >>> clips = fix_length(demo.waveforms, 4000)
     >>> sep = MaskEstimator(hidden_size=32, max_epochs=2, random_state=0)
     >>> sep = sep.fit(clips, demo.speaker)
     >>> sep.transform(clips[:3] + clips[50:53]).shape

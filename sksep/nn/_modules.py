@@ -78,8 +78,9 @@ class CNNAutoencoder(nn.Module):
     time, a shared fully connected bottleneck with ReLU. Per source: a fully
     connected layer back to the encoder's size, a transposed time
     convolution and a transposed frequency convolution with a ReLU output
-    ``o_i``. Masks are ``o_i / (sum_j o_j + eps)``. Works on segments of
-    exactly ``segment_frames`` frames.
+    ``o_i``. Masks are ``(o_i + eps / S) / (sum_j o_j + eps)``: the ratio
+    masks ``o_i / sum_j o_j``, smoothed so that they always sum to 1. Works
+    on segments of exactly ``segment_frames`` frames.
     """
 
     def __init__(self, n_freqs, n_sources, segment_frames=32, freq_filters=32,
@@ -113,7 +114,9 @@ class CNNAutoencoder(nn.Module):
             h = torch.relu(branch["freq"](branch["time"](h)))  # (B, 1, F, T)
             outputs.append(h[:, 0].transpose(1, 2))
         o = torch.stack(outputs, dim=1)  # (B, S, T, F)
-        return o / (o.sum(dim=1, keepdim=True) + self.eps)
+        # o_i / sum_j o_j, smoothed so that the masks always sum to 1 (bins
+        # where every output is 0 are shared equally instead of dropped)
+        return (o + self.eps / self.n_sources) / (o.sum(dim=1, keepdim=True) + self.eps)
 
 
 def _segment_weights(length, device, dtype):
