@@ -235,3 +235,20 @@ def test_device_auto_runs_on_this_machine(demo_clips):
     est = _small(device="auto").fit(X[:20], y[:20])
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert next(est.net_.module_.parameters()).device.type == expected
+
+
+def test_speed_perturbation_changes_voices_reproducibly(demo_clips):
+    X, y = demo_clips
+    codes = np.unique(y, return_inverse=True)[1]
+    kwargs = dict(n_sources=2, class_fixed=False, snr_db=(0, 0), shift=0.0, seed=3)
+    plain = MixtureDataset(X, codes, **kwargs)
+    fast = MixtureDataset(X, codes, speed=(1.2, 1.3), **kwargs)
+    src_plain, src_fast = plain[5][1][0].numpy(), fast[5][1][0].numpy()
+    # played faster: the same clip ends earlier (shorter non-silent part)
+    assert np.flatnonzero(src_fast)[-1] < 0.9 * np.flatnonzero(src_plain)[-1]
+    torch.testing.assert_close(fast[5][0], MixtureDataset(X, codes, speed=(1.2, 1.3),
+                                                          **kwargs)[5][0])
+    est = _small(speed_perturb=(0.9, 1.1)).fit(X, y)
+    assert np.isfinite(est.score(X, y))
+    with pytest.raises(ValueError, match="speed_perturb must be"):
+        _small(speed_perturb=(1.1, 0.9)).fit(X, y)

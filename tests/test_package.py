@@ -35,3 +35,10 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         sksep.nope  # noqa: B018
+
+
+def test_torch_modules_do_not_import_scikit_learn():
+    code = "import sys, sksep.nn; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "False"

@@ -39,6 +39,7 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
         "permutation_invariant": ["boolean"],
         "snr_db": [tuple, list],
         "shift": [Interval(Real, 0, 1, closed="both")],
+        "speed_perturb": [None, tuple, list],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -228,8 +229,19 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
         return MixtureDataset(
             X, codes, n_sources=self.n_sources_, class_fixed=self._class_fixed(),
             snr_db=(float(low), float(high)), shift=self.shift, seed=seed,
-            fixed=fixed,
+            fixed=fixed, speed=None if fixed else self._speed_range(),
         )
+
+    def _speed_range(self):
+        if self.speed_perturb is None:
+            return None
+        if len(self.speed_perturb) != 2 or not (
+                0 < self.speed_perturb[0] <= self.speed_perturb[1]):
+            raise ValueError(
+                "speed_perturb must be None or a (low, high) range of speeds "
+                f"with 0 < low <= high, got {self.speed_perturb!r}."
+            )
+        return tuple(float(v) for v in self.speed_perturb)
 
     def _device(self):
         import torch

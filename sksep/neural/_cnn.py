@@ -50,8 +50,8 @@ class CNNAutoencoderSeparator(NeuralSeparatorMixin):
     permutation_invariant : bool, default=False
         Train with PIT instead of class-fixed outputs (labels then only keep
         the sources of a mixture apart).
-    snr_db, shift, max_epochs, batch_size, lr, optimizer, valid_fraction, \
-patience, device, warm_start, verbose, random_state
+    snr_db, shift, speed_perturb, max_epochs, batch_size, lr, optimizer, \
+valid_fraction, patience, device, warm_start, verbose, random_state
         As in :class:`MaskEstimator`.
 
     Attributes
@@ -102,7 +102,8 @@ patience, device, warm_start, verbose, random_state
     def __init__(self, n_sources=2, *, stft=None, segment_frames=32,
                  freq_filters=32, time_filters=16, time_kernel=5, bottleneck=128,
                  loss="magnitude", permutation_invariant=False,
-                 snr_db=(-5.0, 5.0), shift=0.25, max_epochs=20, batch_size=16,
+                 snr_db=(-5.0, 5.0), shift=0.25, speed_perturb=None,
+                 max_epochs=20, batch_size=16,
                  lr=1e-3, optimizer="adam", valid_fraction=0.1, patience=5,
                  device="cpu", warm_start=False, verbose=0, random_state=None):
         self.n_sources = n_sources
@@ -116,6 +117,7 @@ patience, device, warm_start, verbose, random_state
         self.permutation_invariant = permutation_invariant
         self.snr_db = snr_db
         self.shift = shift
+        self.speed_perturb = speed_perturb
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

@@ -16,16 +16,21 @@ class MixtureDataset(torch.utils.data.Dataset):
     length (zero-filled). The draws of item ``i`` depend only on
     ``(seed, epoch, i)``, so training is reproducible whatever the batch
     order; ``fixed=True`` keeps epoch 0 forever (validation and scoring).
+    ``speed=(low, high)`` plays every clip of a mixture at a random speed in
+    that range (resampled with :func:`librosa.resample`, which shifts pitch
+    and tempo together, as tape does): new voices for the network, the
+    usual lever against memorising the training speakers.
 
     Returns ``(mixture (n_times,), sources (n_sources, n_times))`` float32.
     """
 
     def __init__(self, clips, labels, *, n_sources, class_fixed, snr_db, shift,
-                 seed, fixed=False):
+                 seed, fixed=False, speed=None):
         self.clips = np.ascontiguousarray(clips, dtype=np.float32)
         self.labels = labels
         self.n_sources, self.class_fixed = n_sources, class_fixed
         self.snr_db, self.shift, self.seed, self.fixed = snr_db, shift, seed, fixed
+        self.speed = speed
         self.epoch = 0
         if labels is not None:
             self._by_label = {c: np.flatnonzero(labels == c) for c in np.unique(labels)}
@@ -50,17 +55,33 @@ class MixtureDataset(torch.utils.data.Dataset):
                 chosen.append(rng.integers(n))
         return list(enumerate(chosen, start=1))
 
+    def _clip(self, rng, j):
+        clip = self.clips[j].astype(np.float64)
+        if self.speed is None:
+            return clip
+        import librosa
+
+        n = len(clip)
+        target = max(1, int(round(n / rng.uniform(*self.speed))))
+        if target == n or n < 2:
+            return clip
+        played = librosa.resample(clip, orig_sr=n, target_sr=target, res_type="soxr_hq")
+        out = np.zeros(n)
+        out[:min(n, len(played))] = played[:n]
+        return out
+
     def __getitem__(self, i):
         rng = np.random.default_rng([self.seed, 0 if self.fixed else self.epoch, i])
         n_times = self.clips.shape[1]
         sources = np.zeros((self.n_sources, n_times), dtype=np.float32)
         slot0 = int(self.labels[i]) if self.class_fixed else 0
-        sources[slot0] = self.clips[i]
-        ref_power = float(np.mean(self.clips[i].astype(np.float64) ** 2))
+        first = self._clip(rng, i)
+        sources[slot0] = first
+        ref_power = float(np.mean(first**2))
         low, high = self.snr_db
         max_shift = int(self.shift * n_times)
         for slot, j in self._partners(rng, i):
-            partner = self.clips[j].astype(np.float64)
+            partner = self._clip(rng, j)
             if max_shift:
                 lag = int(rng.integers(-max_shift, max_shift + 1))
                 partner = np.roll(partner, lag)

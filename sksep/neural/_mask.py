@@ -51,6 +51,11 @@ class MaskEstimator(NeuralSeparatorMixin):
     shift : float, default=0.25
         Largest random time shift of the other clips, as a fraction of the
         clip length.
+    speed_perturb : (float, float), default=None
+        Range of random playback speeds of the training clips (for example
+        ``(0.9, 1.1)``), resampled with librosa: pitch and tempo change
+        together, which creates new voices and helps the separator
+        generalise to unseen speakers. None trains on the clips as they are.
     max_epochs : int, default=20
     batch_size : int, default=16
     lr : float, default=1e-3
@@ -120,7 +125,7 @@ class MaskEstimator(NeuralSeparatorMixin):
     def __init__(self, n_sources=2, *, stft=None, hidden_size=128, num_layers=2,
                  kind="blstm", mask_activation="sigmoid", loss="si_sdr",
                  permutation_invariant=True, snr_db=(-5.0, 5.0), shift=0.25,
-                 max_epochs=20, batch_size=16, lr=1e-3, optimizer="adam",
+                 speed_perturb=None, max_epochs=20, batch_size=16, lr=1e-3, optimizer="adam",
                  valid_fraction=0.1, patience=5, device="cpu", warm_start=False,
                  verbose=0, random_state=None):
         self.n_sources = n_sources
@@ -133,6 +138,7 @@ class MaskEstimator(NeuralSeparatorMixin):
         self.permutation_invariant = permutation_invariant
         self.snr_db = snr_db
         self.shift = shift
+        self.speed_perturb = speed_perturb
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

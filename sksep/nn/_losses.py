@@ -86,7 +86,7 @@ class SeparationLoss(torch.nn.Module):
         return torch.diagonal(pair, dim1=1, dim2=2).mean()
 
     def _spectral(self, y_pred, y_true):
-        from ..spectral import _core as stft_core
+        from . import _stft as stft_core
 
         batch, n_src, n_times = y_true.shape
         geo = stft_core.geometry(self.n_fft, self.hop_length, self.center,

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from ..spectral import _core as stft_core
+from . import _stft as stft_core
 
 _LOG_EPS = 1e-8
 

@@ -198,7 +198,7 @@ default='reflect'
                 f"hop_length={hop_length} is larger than win_length="
                 f"{win_length}: samples between windows would be lost."
             )
-        from . import _core
+        from ..nn import _stft as _core
 
         self._window = _core.make_window(self.window, win_length, self.n_fft,
                                          dtype=_torch_dtype(np.float64))
@@ -233,7 +233,7 @@ default='reflect'
         check_finite(X)
         import torch
 
-        from . import _core
+        from ..nn import _stft as _core
 
         with _core.torch_threads(self.n_jobs), torch.no_grad():
             spec = _core.stft(_as_tensor(X), self._geometry, self._window)
@@ -268,7 +268,7 @@ default='reflect'
         frames = self._frame_major(X)
         import torch
 
-        from . import _core
+        from ..nn import _stft as _core
 
         with _core.torch_threads(self.n_jobs), torch.no_grad():
             S = _as_tensor(frames)

@@ -1,5 +1,7 @@
 """STFT and its exact inverse on torch tensors (no scikit-learn).
 
+Shared by STFTTransformer and the neural separators, which train through it.
+
 The forward transform is :func:`torch.stft`. The inverse is an inverse real
 FFT followed by a strided overlap-add and a division by the summed squared
 window: the same result as :func:`torch.istft`, two to three times faster on
