@@ -140,6 +140,9 @@ def test_partial_fit_and_warm_start_continue_training(demo_clips):
                for a, b in zip(first, est.net_.module_.parameters()))
     warm = _small(valid_fraction=0.0, warm_start=True).fit(X, y).fit(X, y)
     assert len(warm.net_.history) == 4
+    # continued training is reproducible too
+    again = _small(valid_fraction=0.0).fit(X, y).partial_fit(X, y)
+    np.testing.assert_array_equal(again.transform(X[:2]), est.transform(X[:2]))
 
 
 def test_early_stopping_restores_the_best_validation_epoch(demo_clips):

@@ -98,7 +98,7 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
         import torch
 
         with torch.random.fork_rng(devices=[]):
-            self._train(X, y, continue_training=True)
+            self._train(X, y)
         return self
 
     def transform(self, X):
@@ -265,7 +265,7 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
         self.stft_ = clone(self.stft if self.stft is not None else _default_stft())
         self.stft_.set_params(output="complex").fit(X[:1])
         self.net_ = self._build_net()
-        self._train(X, y, continue_training=False)
+        self._train(X, y)
 
     def _build_net(self):
         import torch
@@ -294,7 +294,14 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
         )
         return net.initialize()
 
-    def _train(self, X, y, continue_training):
+    def _train(self, X, y):
+        """Train ``net_`` for ``max_epochs`` more epochs (fresh or continued).
+
+        Mixture draws and batch order are seeded from ``random_state`` and
+        the number of epochs already trained, so continued training is as
+        reproducible as a fresh one and draws new mixtures.
+        """
+        import torch
         from skorch.callbacks import EarlyStopping, EpochScoring, ProgressBar
         from skorch.helper import predefined_split
 
@@ -326,6 +333,9 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
             self.net_.train_split = None
         train = self._dataset(X[train_idx], None if codes is None else codes[train_idx],
                               seed=self._seed)
+        done = len(self.net_.history)
+        train.epoch = done
+        torch.manual_seed(self._seed + done)
         callbacks.append(("epoch_counter", EpochCounter(train)))
         if self.verbose and int(self.verbose) > 1:
             callbacks.append(("progress_bar", ProgressBar()))
