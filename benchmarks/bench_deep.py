@@ -62,6 +62,8 @@ def main():
     parser.add_argument("--minutes", type=float, default=15.0,
                         help="training budget per model (sets max_epochs)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models", nargs="+", default=["mask", "mask-speed", "cnn"],
+                        choices=["mask", "mask-speed", "cnn"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -69,15 +71,18 @@ def main():
     clips = fix_length(train.waveforms, N_TIMES)
     sets = test_sets(args.fsdd)
     stft = STFTTransformer(n_fft=256, hop_length=64)
-    models = {
-        "MaskEstimator (BLSTM 2x128, PIT, SI-SDR loss)": MaskEstimator(
-            stft=stft, hidden_size=128, num_layers=2, batch_size=16, lr=1e-3,
-            patience=6, random_state=0, verbose=1),
-        "CNNAutoencoderSeparator (PIT, magnitude loss)": CNNAutoencoderSeparator(
+    mask = dict(stft=stft, hidden_size=128, num_layers=2, batch_size=16, lr=1e-3,
+                patience=10, random_state=0, verbose=1)
+    candidates = {
+        "mask": ("MaskEstimator (BLSTM 2x128, PIT, SI-SDR loss)", MaskEstimator(**mask)),
+        "mask-speed": ("MaskEstimator, speed_perturb=(0.85, 1.15)",
+                       MaskEstimator(speed_perturb=(0.85, 1.15), **mask)),
+        "cnn": ("CNNAutoencoderSeparator (PIT, magnitude loss)", CNNAutoencoderSeparator(
             stft=stft, permutation_invariant=True, segment_frames=32,
             freq_filters=64, time_filters=32, bottleneck=256, batch_size=16,
-            lr=1e-3, patience=10, random_state=0, verbose=1),
+            lr=1e-3, patience=10, random_state=0, verbose=1)),
     }
+    models = dict(candidates[name] for name in args.models)
     oracle = {name: {kind: sisdri(Y, ideal_mask_separation(Y, kind=kind, stft=stft), X)
                      for kind in ("irm", "ibm", "psm")}
               for name, (X, Y) in sets.items()}
