@@ -38,7 +38,7 @@ def _fsdd_folder(data_home):
     )
 
 
-def _as_filter(name, values):
+def _as_filter(values):
     if values is None:
         return None
     if isinstance(values, (str, int, np.integer)):
@@ -128,16 +128,16 @@ def load_demo(*, speakers=None, digits=None, indices=None, dtype="float32"):
 
 
 def _load_folder(folder, speakers, digits, indices, dtype):
-    unknown = (_as_filter("speakers", speakers) or set()) - set(FSDD_SPEAKERS)
+    unknown = (_as_filter(speakers) or set()) - set(FSDD_SPEAKERS)
     if unknown:
         raise ValueError(
             f"Unknown FSDD speaker(s) {sorted(unknown)}; the speakers are "
             f"{list(FSDD_SPEAKERS)}."
         )
     keep = {
-        "speaker": _as_filter("speakers", speakers),
-        "digit": _as_filter("digits", digits),
-        "index": _as_filter("indices", indices),
+        "speaker": _as_filter(speakers),
+        "digit": _as_filter(digits),
+        "index": _as_filter(indices),
     }
     rows = []
     for path in folder.iterdir():

@@ -198,10 +198,12 @@ default='reflect'
                 f"hop_length={hop_length} is larger than win_length="
                 f"{win_length}: samples between windows would be lost."
             )
+        import torch
+
         from ..nn import _stft as _core
 
         self._window = _core.make_window(self.window, win_length, self.n_fft,
-                                         dtype=_torch_dtype(np.float64))
+                                         dtype=torch.float64)
         self._geometry = _core.geometry(
             self.n_fft, hop_length, self.center, self.pad_mode, X.shape[1]
         )
@@ -390,12 +392,6 @@ default='reflect'
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _torch_dtype(np_dtype):
-    import torch
-
-    return torch.float64 if np_dtype == np.float64 else torch.float32
 
 
 def _as_tensor(X):
