@@ -18,3 +18,14 @@ def check_finite(X, name="X"):
         raise ValueError(f"Input {name} contains NaN.")
     if np.isinf(X).any():
         raise ValueError(f"Input {name} contains infinity.")
+
+
+def check_signal(x, name, shapes, ndims=(1, 2)):
+    """``np.asarray(x)``, checked to be a non-empty real array of ``ndims``
+    dimensions; ``shapes`` describes the accepted shapes in the message."""
+    x = np.asarray(x)
+    if x.dtype == object or x.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must be real numbers, got dtype {x.dtype}.")
+    if x.ndim not in ndims or x.size == 0:
+        raise ValueError(f"{name} must be a non-empty {shapes}, got shape {x.shape}.")
+    return x

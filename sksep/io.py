@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ._validation import check_signal
+
 __all__ = ["read_audio", "write_audio"]
 
 _FLOAT_DTYPES = ("float32", "float64")
@@ -124,14 +126,8 @@ def write_audio(path, data, sr, *, overwrite=False, subtype=None):
         or an unsupported extension or subtype.
     """
     path = Path(path)
-    data = np.asarray(data)
-    if data.dtype == object or data.dtype.kind not in "fiu":
-        raise ValueError(f"Audio data must be real numbers, got dtype {data.dtype}.")
-    if data.ndim not in (1, 2) or data.size == 0:
-        raise ValueError(
-            "Audio data must be a non-empty (n_samples,) or (n_samples, "
-            f"n_channels) array, got shape {data.shape}."
-        )
+    data = check_signal(data, "Audio data",
+                        "(n_samples,) or (n_samples, n_channels) array")
     if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
         raise ValueError("Audio data contains NaN or infinity.")
     if not (isinstance(sr, (int, np.integer)) and sr > 0):

@@ -4,6 +4,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
+from .._validation import check_signal
+
 
 def random_mixing_matrix(n_channels, n_sources, *, max_condition=10.0,
                          random_state=None):
@@ -98,14 +100,7 @@ def _as_utterances(utterances):
         utterances = list(utterances)
     out = []
     for i, u in enumerate(utterances):
-        u = np.asarray(u)
-        if u.ndim != 1 or u.size == 0:
-            raise ValueError(
-                f"utterances[{i}] must be a non-empty 1-D waveform, got shape "
-                f"{u.shape}."
-            )
-        if u.dtype == object or u.dtype.kind not in "fiu":
-            raise ValueError(f"utterances[{i}] has non-numeric dtype {u.dtype}.")
+        u = check_signal(u, f"utterances[{i}]", "1-D waveform", ndims=(1,))
         if not np.all(np.isfinite(u)):
             raise ValueError(f"utterances[{i}] contains NaN or infinity.")
         out.append(u)

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_finite
+from .._validation import check_finite, check_signal
 
 _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
@@ -134,14 +134,8 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
         S : ndarray of shape (n_sources, n_times) or (n_clips, n_sources, n_times)
         """
         check_is_fitted(self)
-        X = np.asarray(X)
-        if X.dtype == object or X.dtype.kind not in "fiu":
-            raise ValueError(f"Mixtures must be real numbers, got dtype {X.dtype}.")
-        if X.ndim not in (1, 2) or X.size == 0:
-            raise ValueError(
-                "separate takes a non-empty waveform (n_times,) or a batch "
-                f"(n_clips, n_times), got shape {X.shape}."
-            )
+        X = check_signal(X, "Mixtures",
+                         "waveform (n_times,) or batch (n_clips, n_times)")
         dtype = np.float64 if X.dtype == np.float64 else np.float32
         Xb = np.atleast_2d(X).astype(dtype, copy=False)
         check_finite(Xb)
@@ -171,8 +165,9 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
 
         X, y = self._check_clips(X, y, reset=False)
         data = self._dataset(X, self._encode(y), seed=0, fixed=True)
-        mix = np.stack([data[i][0].numpy() for i in range(len(data))])
-        ref = np.stack([data[i][1].numpy() for i in range(len(data))])
+        items = [data[i] for i in range(len(data))]  # each draw made once
+        mix = np.stack([m.numpy() for m, _ in items])
+        ref = np.stack([r.numpy() for _, r in items])
         # scored on mixtures whose every source is audible
         keep = np.all(np.einsum("bst,bst->bs", ref, ref) > 0, axis=1)
         if not np.any(keep):
