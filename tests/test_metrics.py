@@ -144,6 +144,26 @@ def test_bss_eval_agrees_with_mir_eval(rng):
     np.testing.assert_array_equal(ours.perm, perm)
 
 
+def test_bss_eval_fixed_order_matches_mir_eval_and_the_permuted_scores(rng):
+    """compute_permutation=False scores estimate i against reference i."""
+    mir_eval = pytest.importorskip("mir_eval")
+    S = rng.standard_normal((3, 8000))
+    E = rng.normal(size=(3, 3)) @ S + 0.05 * rng.standard_normal((3, 8000))
+    best = bss_eval(S, E)
+    fixed = bss_eval(S, E[best.perm], compute_permutation=False)
+    np.testing.assert_array_equal(fixed.perm, [0, 1, 2])
+    for name in ("sdr", "sir", "sar"):
+        np.testing.assert_allclose(getattr(fixed, name), getattr(best, name), atol=1e-8)
+    shuffled = bss_eval(S, E[[2, 0, 1]], compute_permutation=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sdr, sir, sar, _ = mir_eval.separation.bss_eval_sources(
+            S, E[[2, 0, 1]], compute_permutation=False)
+    np.testing.assert_allclose(shuffled.sdr, sdr, atol=0.01)
+    np.testing.assert_allclose(shuffled.sir, sir, atol=0.01)
+    np.testing.assert_allclose(shuffled.sar, sar, atol=0.01)
+
+
 def test_bss_eval_errors(rng):
     S = rng.standard_normal((2, 1000))
     with pytest.raises(ValueError, match="silent"):

@@ -87,13 +87,29 @@ def bss_eval(reference, estimate, *, axis=-1, filter_length=512,
         )
     import fast_bss_eval
 
-    out = fast_bss_eval.bss_eval_sources(
-        reference, estimate, filter_length=filter_length,
-        compute_permutation=compute_permutation, clamp_db=None,
-    )
-    sdr, sir, sar = (np.asarray(v) for v in out[:3])
     if compute_permutation:
+        out = fast_bss_eval.bss_eval_sources(
+            reference, estimate, filter_length=filter_length,
+            compute_permutation=True, clamp_db=None,
+        )
+        sdr, sir, sar = (np.asarray(v) for v in out[:3])
         perm = np.asarray(out[3])
     else:
-        perm = np.broadcast_to(np.arange(sdr.shape[-1]), sdr.shape).copy()
+        # fast_bss_eval's own non-pairwise path fails under NumPy 2 (its
+        # np.linalg.solve call relies on NumPy 1 broadcasting), so take the
+        # diagonal of the pairwise coherences instead.
+        from fast_bss_eval.numpy.metrics import square_cosine_metrics
+
+        coh_sdr, coh_sar = square_cosine_metrics(
+            reference, estimate, filter_length=filter_length, pairwise=True)
+        idx = np.arange(reference.shape[-2])
+        coh_sdr, coh_sar = coh_sdr[..., idx, idx], coh_sar[..., idx, idx]
+        sdr, sir, sar = (_coherence_db(c) for c in (coh_sdr, coh_sdr / coh_sar, coh_sar))
+        perm = np.broadcast_to(idx, sdr.shape).copy()
     return BSSEvalResult(sdr, sir, sar, perm)
+
+
+def _coherence_db(coherence):
+    """The BSS Eval ratio 10 log10(c / (1 - c)) of a squared coherence c."""
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(coherence / (1.0 - coherence))
