@@ -16,7 +16,8 @@ _ESTIMATORS = {
     "MaskEstimator": "sksep.neural",
     "CNNAutoencoderSeparator": "sksep.neural",
 }
-_SUBMODULES = ("datasets", "decomposition", "io", "metrics", "neural", "nn", "spectral")
+_SUBMODULES = ("datasets", "decomposition", "io", "metrics", "neural", "nn",
+               "plotting", "pretrained", "spectral")
 
 __all__ = [*_ESTIMATORS, *_SUBMODULES, "__version__"]
 

@@ -6,13 +6,12 @@ Files are read and written with `soundfile <https://python-soundfile.readthedocs
 is asked for.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from ._files import atomic_write
 from ._validation import check_signal
 
 __all__ = ["read_audio", "write_audio"]
@@ -70,6 +69,7 @@ def read_audio(path, *, sr=None, mono=False, dtype="float32"):
         raise FileNotFoundError(f"No such audio file: '{path}'.")
     if path.is_dir():
         raise IsADirectoryError(f"'{path}' is a directory, not an audio file.")
+    _check_wav_complete(path)
     try:
         data, file_sr = sf.read(path, dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -92,6 +92,39 @@ def read_audio(path, *, sr=None, mono=False, dtype="float32"):
         ).T.astype(dtype)
         file_sr = sr
     return np.ascontiguousarray(data), int(file_sr)
+
+
+def _check_wav_complete(path):
+    """Raise for a RIFF/WAVE file whose data chunk is shorter than declared.
+
+    libsndfile reads such a file without complaint, returning whatever
+    samples survived; a recording cut off by a crash or a partial download
+    would pass silently. Sizes 0 and 0xFFFFFFFF (streamed, size unknown) are
+    not checked.
+    """
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk_id, chunk_size = struct.unpack("<4sI", fh.read(8))
+            if chunk_id == b"data":
+                if chunk_size in (0, 0xFFFFFFFF):
+                    return
+                present = size - pos - 8
+                if present < chunk_size:
+                    raise ValueError(
+                        f"Audio file '{path}' is truncated: its header declares "
+                        f"{chunk_size} bytes of samples but only {present} are "
+                        "present."
+                    )
+                return
+            pos += 8 + chunk_size + (chunk_size & 1)
 
 
 def write_audio(path, data, sr, *, overwrite=False, subtype=None):
@@ -144,13 +177,8 @@ def write_audio(path, data, sr, *, overwrite=False, subtype=None):
             f"Unsupported audio format '{path.suffix}' for '{path}'; use one of "
             ".wav, .flac, .ogg."
         )
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, prefix=".sksep-", dir=path.parent)
-    os.close(fd)
     try:
-        sf.write(tmp, data, int(sr), subtype=subtype, format=fmt)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, (sf.LibsndfileError, RuntimeError, TypeError, ValueError)):
-            raise ValueError(f"Cannot write '{path}': {exc}") from exc
-        raise
+        atomic_write(path, lambda tmp: sf.write(tmp, data, int(sr), subtype=subtype,
+                                                format=fmt), overwrite=overwrite)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"Cannot write '{path}': {exc}") from exc

@@ -41,7 +41,7 @@ def _tiny(estimator):
     if "stft" in params:
         from sksep import STFTTransformer
 
-        estimator.set_params(stft=STFTTransformer(n_fft=16, hop_length=4))
+        estimator.set_params(stft=STFTTransformer(n_fft=2, hop_length=1))
     return estimator
 
 

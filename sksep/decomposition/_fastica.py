@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._validation import reject_bool
 from . import _core
 
 _AUTO_WARMUP = 32_768  # samples of the warm-up stage when n_warmup_samples="auto"
@@ -399,6 +400,7 @@ default='unit-variance'
         return w_init
 
     def _fit_transform(self, X, compute_sources):
+        reject_bool(X)
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], ensure_min_samples=2
         )
@@ -526,6 +528,7 @@ default='unit-variance'
             Separated sources.
         """
         check_is_fitted(self)
+        reject_bool(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return _project(X, self.mean_, self.components_).T
 

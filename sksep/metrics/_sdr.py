@@ -149,11 +149,19 @@ def si_sdr_improvement(reference, estimate, mixture, *, axis=-1):
     >>> np.round(si_sdr_improvement(S, S + 0.01 * x, x), 1)
     array([40., 40.])
     """
-    reference = np.moveaxis(np.asarray(reference), axis, -1)
-    mixture = np.moveaxis(np.asarray(mixture), axis, -1)
+    reference = _as_signals("reference", reference, axis)
+    mixture = _as_signals("mixture", mixture, axis)
+    estimate = _as_signals("estimate", estimate, axis)
     if mixture.ndim == reference.ndim - 1:
         mixture = mixture[..., None, :]
-    estimate = np.moveaxis(np.asarray(estimate), axis, -1)
+    try:
+        np.broadcast_shapes(mixture.shape, reference.shape)
+    except ValueError:
+        raise ValueError(
+            f"mixture of shape {mixture.shape} (time last) does not match the "
+            f"references of shape {reference.shape}: give one mixture per item, "
+            "(..., n_times), or one per source."
+        ) from None
     return si_sdr(reference, estimate) - si_sdr(
         reference, np.broadcast_to(mixture, np.broadcast_shapes(
             mixture.shape, reference.shape))
@@ -257,6 +265,12 @@ def pit_si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
     >>> perm
     array([1, 2, 0])
     """
+    for name, x in (("reference", reference), ("estimate", estimate)):
+        if np.ndim(x) < 2:
+            raise ValueError(
+                f"{name} must have shape (..., n_sources, n_times), got "
+                f"{np.shape(x)}: permutations need a sources axis."
+            )
     pair = pairwise_si_sdr(reference, estimate, axis=axis, zero_mean=zero_mean)
     batch = pair.shape[:-2]
     flat = pair.reshape(-1, *pair.shape[-2:])

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_finite, check_signal
+from .._validation import check_finite, check_signal, pcm_to_float, reject_bool
 
 _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
@@ -116,31 +116,117 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
             n_sources, n_times)``).
         """
         check_is_fitted(self)
+        reject_bool(X)
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64],
                           ensure_all_finite=False)
         check_finite(X)
         return self._separate(X).reshape(X.shape[0], -1).astype(X.dtype, copy=False)
 
-    def separate(self, X):
-        """Separate mixtures of any length.
+    def separate(self, X, *, chunk_size=None, overlap=0.25, progress=False):
+        """Separate mixtures of any length, optionally in chunks.
 
         Parameters
         ----------
         X : array-like of shape (n_times,) or (n_clips, n_times)
-            One mixture or a batch of equal-length mixtures.
+            One mixture or a batch of equal-length mixtures. Integer arrays
+            are PCM audio (int16 full scale is 1.0), as ``read_audio``
+            would scale them; the sources come back as float32.
+        chunk_size : int, default=None
+            Process the signal in overlapping chunks of this many samples,
+            so memory stays bounded on long recordings. None processes it
+            whole. With permutation-invariant training a chunk's outputs
+            can come in any order; each chunk is reordered to match the
+            previous one on their overlap (the order that maximises the
+            correlation of the overlapping samples), then the chunks are
+            cross-faded.
+        overlap : float, default=0.25
+            Fraction of ``chunk_size`` shared by neighbouring chunks.
+        progress : bool, default=False
+            Show a progress bar over the chunks (tqdm).
 
         Returns
         -------
         S : ndarray of shape (n_sources, n_times) or (n_clips, n_sources, n_times)
         """
         check_is_fitted(self)
-        X = check_signal(X, "Mixtures",
-                         "waveform (n_times,) or batch (n_clips, n_times)")
+        X = pcm_to_float(check_signal(
+            X, "Mixtures", "waveform (n_times,) or batch (n_clips, n_times)"))
         dtype = np.float64 if X.dtype == np.float64 else np.float32
         Xb = np.atleast_2d(X).astype(dtype, copy=False)
         check_finite(Xb)
-        S = self._separate(Xb).astype(dtype, copy=False)
+        if chunk_size is None or Xb.shape[1] <= chunk_size:
+            S = self._separate(Xb).astype(dtype, copy=False)
+        else:
+            S = self._separate_chunked(Xb, int(chunk_size), overlap, progress)
         return S[0] if X.ndim == 1 else S
+
+    def predict_masks(self, X):
+        """Time-frequency masks the network estimates for mixtures.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_times,) or (n_clips, n_times)
+
+        Returns
+        -------
+        masks : ndarray of shape (n_sources, n_freqs, n_frames) or \
+(n_clips, n_sources, n_freqs, n_frames)
+            The mask of each source on the fitted STFT's grid (frequency
+            rows, as :meth:`STFTTransformer.to_spectrogram` lays them out).
+        """
+        check_is_fitted(self)
+        X = check_signal(X, "Mixtures",
+                         "waveform (n_times,) or batch (n_clips, n_times)")
+        Xb = np.atleast_2d(X).astype(np.float32, copy=False)
+        check_finite(Xb)
+        masks = np.swapaxes(self._separate(Xb, key="masks"), -1, -2)
+        return masks[0] if X.ndim == 1 else masks
+
+    def _separate_chunked(self, X, size, overlap, progress):
+        from ..metrics import solve_permutation
+
+        min_size = self.stft_.n_fft
+        if size < min_size:
+            raise ValueError(
+                f"chunk_size must be at least n_fft={min_size} samples, got {size}."
+            )
+        if not 0 <= overlap < 1:
+            raise ValueError(f"overlap must be in [0, 1), got {overlap!r}.")
+        n_clips, n_times = X.shape
+        step = max(size - int(round(overlap * size)), 1)
+        # every chunk is full-size: the last one starts at n_times - size
+        starts = sorted(set(list(range(0, n_times - size, step)) + [n_times - size]))
+        out = np.zeros((n_clips, self.n_sources_, n_times), dtype=X.dtype)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(starts), unit="chunk", desc="separating")
+        done = 0  # samples of ``out`` written so far
+        for start in starts:
+            stop = start + size
+            chunk = self._separate(X[:, start:stop]).astype(X.dtype, copy=False)
+            n_over = done - start
+            if n_over > 0:
+                seen = out[:, :, start:done]
+                new = chunk[:, :, :n_over]
+                if self.permutation_invariant:
+                    for i in range(n_clips):
+                        a = seen[i] / (np.linalg.norm(seen[i], axis=1, keepdims=True)
+                                       + 1e-12)
+                        b = new[i] / (np.linalg.norm(new[i], axis=1, keepdims=True)
+                                      + 1e-12)
+                        chunk[i] = chunk[i, solve_permutation(a @ b.T)]
+                ramp = np.linspace(0.0, 1.0, n_over + 2, dtype=X.dtype)[1:-1]
+                out[:, :, start:done] *= 1 - ramp
+                out[:, :, start:done] += ramp * chunk[:, :, :n_over]
+            out[:, :, done:stop] = chunk[:, :, max(n_over, 0):]
+            done = stop
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.close()
+        return out
 
     def score(self, X, y=None):
         """Mean SI-SDR improvement (dB) on a fixed, seeded set of mixtures.
@@ -182,6 +268,90 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
             gain = si_sdr_improvement(ref, est, mix)
         return float(np.mean(gain[np.isfinite(gain)])) if np.isfinite(gain).any() else -np.inf
 
+    # -- portable state (sksep.pretrained) ------------------------------------
+
+    def _to_state(self, half=False):
+        """Fitted state as plain values and tensors (see sksep.pretrained)."""
+        from ..pretrained import _plain
+
+        check_is_fitted(self)
+        params = self.get_params(deep=False)
+        if not isinstance(params["optimizer"], str):
+            raise ValueError(
+                "Only estimators with a named optimizer ('adam', 'adamw', 'sgd') "
+                f"can be saved, got {params['optimizer']!r}."
+            )
+        params["random_state"] = (params["random_state"]
+                                  if isinstance(params["random_state"], int) else None)
+        stft = params.pop("stft")
+        stft_params = {k: _plain(v) for k, v in self.stft_.get_params().items()}
+        if not isinstance(stft_params["window"], (str, float, int)):
+            raise ValueError("Only STFT windows given by name can be saved.")
+        if stft is not None:
+            stft = {k: _plain(v) for k, v in stft.get_params().items()}
+        weights = {k: (v.detach().cpu().half() if half and v.is_floating_point()
+                       else v.detach().cpu())
+                   for k, v in self.net_.module_.state_dict().items()}
+        return {
+            "estimator": type(self).__name__,
+            "params": {k: _plain(v) for k, v in params.items()},
+            "stft": stft,
+            "stft_params": stft_params,
+            "fitted": {
+                "n_features_in_": int(self.n_features_in_),
+                "n_sources_": int(self.n_sources_),
+                "n_epochs_": int(self.n_epochs_),
+                "seed": int(self._seed),
+                "classes_": (None if not hasattr(self, "classes_")
+                             else [_plain(c) for c in self.classes_.tolist()]),
+            },
+            "state_dict": weights,
+        }
+
+    @classmethod
+    def _from_state(cls, state, device="cpu"):
+        from ..spectral import STFTTransformer
+
+        params = {k: tuple(v) if isinstance(v, list) else v
+                  for k, v in state["params"].items()}
+        unknown = set(params) - set(cls().get_params(deep=False))
+        if unknown:
+            raise ValueError(
+                f"The saved {cls.__name__} has parameters this version does not "
+                f"know: {sorted(unknown)}; it was written by another sksep version."
+            )
+        stft_params = {k: tuple(v) if isinstance(v, list) else v
+                       for k, v in state["stft_params"].items()}
+        stft = STFTTransformer(**stft_params)
+        user_stft = (None if state["stft"] is None else STFTTransformer(
+            **{k: tuple(v) if isinstance(v, list) else v
+               for k, v in state["stft"].items()}))
+        est = cls(**params, stft=user_stft)
+        est.set_params(device=device)
+        fitted = state["fitted"]
+        est.n_features_in_ = fitted["n_features_in_"]
+        est.n_sources_ = fitted["n_sources_"]
+        est.n_epochs_ = fitted["n_epochs_"]
+        est._seed = fitted["seed"]
+        if fitted["classes_"] is not None:
+            est.classes_ = np.asarray(fitted["classes_"])
+        est.stft_ = stft.fit(
+            np.zeros((1, est.n_features_in_), dtype=np.float32))
+        est.net_ = est._build_net()
+        module = est.net_.module_
+        weights = {k: v.to(dtype=module.state_dict()[k].dtype)
+                   if k in module.state_dict() else v
+                   for k, v in state["state_dict"].items()}
+        try:
+            module.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"The saved weights do not fit this version's {cls.__name__} "
+                f"network: {exc}"
+            ) from exc
+        module.eval()
+        return est
+
     # -- internals ----------------------------------------------------------
 
     def _class_fixed(self):
@@ -189,8 +359,10 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
 
     def _check_clips(self, X, y, reset):
         if y is None:
+            reject_bool(X)
             X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
         else:
+            reject_bool(X)
             X, y = validate_data(self, X, y, reset=reset,
                                  dtype=[np.float32, np.float64], ensure_2d=True)
             y = np.asarray(y)
@@ -255,9 +427,25 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
         if self._class_fixed():
             self.classes_ = np.unique(y)
             self.n_sources_ = len(self.classes_)
+            if self.n_sources_ < 2:
+                raise ValueError(
+                    f"y has 1 class ({self.classes_.tolist()[0]!r}); a class-fixed "
+                    "separator needs clips of at least 2 classes to mix."
+                )
         else:
             self.n_sources_ = self.n_sources
-        self.stft_ = clone(self.stft if self.stft is not None else _default_stft())
+            if len(X) < self.n_sources_:
+                raise ValueError(
+                    f"n_sources={self.n_sources_} but X has {len(X)} sample(s) "
+                    "(clips): each training mixture needs that many clips."
+                )
+        stft = self.stft if self.stft is not None else _default_stft()
+        if X.shape[1] < stft.n_fft:
+            raise ValueError(
+                f"X has {X.shape[1]} feature(s) (samples per clip), fewer than the "
+                f"STFT's n_fft={stft.n_fft}: the clips are too short for one frame."
+            )
+        self.stft_ = clone(stft)
         self.stft_.set_params(output="complex").fit(X[:1])
         self.net_ = self._build_net()
         self._train(X, y)
@@ -340,7 +528,7 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
         self.net_.partial_fit(train, None)
         self.n_epochs_ = len(self.net_.history)
 
-    def _separate(self, X):
+    def _separate(self, X, key="wave"):
         import torch
 
         module = self.net_.module_
@@ -351,7 +539,7 @@ class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
             for start in range(0, len(X), max(self.batch_size, 1)):
                 xb = torch.as_tensor(np.asarray(X[start:start + self.batch_size],
                                                 dtype=np.float32), device=device)
-                out.append(module(xb)["wave"].cpu().numpy())
+                out.append(module(xb)[key].cpu().numpy())
         return np.concatenate(out).astype(np.float64 if X.dtype == np.float64
                                           else np.float32)
 

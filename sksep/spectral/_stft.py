@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._validation import check_finite
+from .._validation import check_finite, reject_bool
 
 _AMIN = 1e-10  # power floor of output='db'
 
@@ -184,6 +184,7 @@ default='reflect'
         self : STFTTransformer
             The fitted transformer.
         """
+        reject_bool(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         win_length = self.n_fft if self.win_length is None else self.win_length
         if win_length > self.n_fft:
@@ -230,6 +231,7 @@ default='reflect'
             in the order described in Notes.
         """
         check_is_fitted(self)
+        reject_bool(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
                           ensure_all_finite=False)
         check_finite(X)

@@ -1,0 +1,95 @@
+"""Train the pretrained separators that ship in sksep.pretrained.
+
+Data: the Free Spoken Digit Dataset split of ../shared/data/fsdd/README.md.
+Training clips are recordings 5-49 of lucas, nicolas, theo and yweweler (0.5 s,
+cropped or zero-padded), mixed two at a time on the fly at -5..5 dB; 10 % of
+them are held out as fixed mixtures for early stopping. The models are then
+scored on fixed 0 dB mixtures of (a) the same speakers' unseen recordings 0-4
+and (b) the unseen speakers george and jackson, exactly as bench_deep.py does.
+
+Writes sksep/pretrained/data/<name>.pt (float16 weights) and records the
+scores, measured with the file as it is loaded back, in models.json.
+Runs on one thread, so the same command gives the same weights on a CPU:
+
+    python benchmarks/train_pretrained.py ../shared/data/fsdd [--models mask cnn]
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+import sksep
+from bench_deep import N_TIMES, SR, TRAIN, sisdri, test_sets
+from sksep import CNNAutoencoderSeparator, MaskEstimator, STFTTransformer
+from sksep.datasets import fix_length, load_fsdd
+from sksep.pretrained import load, save
+from sksep.spectral import ideal_mask_separation
+
+OUT = Path(__file__).resolve().parents[1] / "sksep" / "pretrained" / "data"
+LICENSE = ("Trained on the Free Spoken Digit Dataset (Jakobovski/free-spoken-digit-"
+           "dataset, CC BY-SA 4.0); these weights are shared under CC BY-SA 4.0.")
+
+
+def models():
+    stft = STFTTransformer(n_fft=256, hop_length=64)
+    common = dict(stft=stft, batch_size=16, lr=1e-3, max_epochs=150, patience=15,
+                  valid_fraction=0.1, random_state=0, verbose=1)
+    return {
+        "mask": ("fsdd-2speakers",
+                 "MaskEstimator: BLSTM 2x128, PIT, SI-SDR loss, sigmoid masks",
+                 MaskEstimator(hidden_size=128, num_layers=2, **common)),
+        "cnn": ("fsdd-2speakers-cnn",
+                "CNNAutoencoderSeparator: PIT, magnitude loss, 32-frame segments",
+                CNNAutoencoderSeparator(permutation_invariant=True, segment_frames=32,
+                                        freq_filters=64, time_filters=32,
+                                        bottleneck=256, **common)),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("fsdd")
+    parser.add_argument("--models", nargs="+", default=["mask", "cnn"],
+                        choices=["mask", "cnn"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    train = load_fsdd(args.fsdd, speakers=TRAIN, indices=range(5, 50))
+    clips = fix_length(train.waveforms, N_TIMES)
+    sets = test_sets(args.fsdd)
+    registry_path = OUT / "models.json"
+    registry = json.loads(registry_path.read_text())
+    for key in args.models:
+        name, description, model = models()[key]
+        t0 = time.perf_counter()
+        model.fit(clips, train.speaker)
+        minutes = (time.perf_counter() - t0) / 60
+        path = OUT / f"{name}.pt"
+        metrics = {}
+        for sname, (X, Y) in sets.items():
+            irm = sisdri(Y, ideal_mask_separation(Y, kind="irm", stft=model.stft_), X)
+            metrics[sname] = {"si_sdri_db": None, "irm_si_sdri_db": round(irm, 2)}
+        save(model, path, overwrite=True, half=True,
+             metadata={"data": LICENSE, "trained_on": TRAIN})
+        loaded = load(path)
+        for sname, (X, Y) in sets.items():
+            metrics[sname]["si_sdri_db"] = round(sisdri(Y, loaded.separate(X), X), 2)
+        n_params = sum(p.numel() for p in loaded.net_.module_.parameters())
+        registry[name] = {
+            "file": path.name, "estimator": type(model).__name__,
+            "description": description, "sample_rate": SR,
+            "n_sources": int(model.n_sources_), "clip_seconds": N_TIMES / SR,
+            "parameters": int(n_params), "epochs": int(model.n_epochs_),
+            "training_minutes_1_thread": round(minutes, 1),
+            "sksep_version": sksep.__version__, "torch_version": torch.__version__,
+            "metrics": metrics, "license": LICENSE,
+        }
+        registry_path.write_text(json.dumps(registry, indent=2, sort_keys=True) + "\n")
+        print(name, json.dumps(registry[name]["metrics"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""Figures of signals, spectrograms, masks and separation results.
+
+matplotlib is imported inside the functions (it is an optional dependency:
+``pip install sksep[docs]`` or ``pip install matplotlib``). Every function
+draws on the axes it is given, or on new ones, and returns what it drew (the
+:class:`~matplotlib.axes.Axes` or the :class:`~matplotlib.figure.Figure`),
+so titles, limits and styles can be changed afterwards.
+"""
+
+import numpy as np
+
+from ._validation import check_signal
+
+
+def _check_audio(x, name, shapes, ndims):
+    x = check_signal(x, name, shapes, ndims=ndims)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return x
+
+__all__ = ["plot_mask", "plot_separation", "plot_spectrogram", "plot_waveform"]
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "sksep.plotting needs matplotlib: pip install matplotlib"
+        ) from exc
+    return plt
+
+
+def _axes(ax):
+    if ax is not None:
+        return ax
+    return _pyplot().subplots(figsize=(6, 2.5), layout="constrained")[1]
+
+
+def _check_sr(sr):
+    if not (isinstance(sr, (int, float, np.integer, np.floating)) and sr > 0):
+        raise ValueError(f"sr must be a positive sample rate in Hz, got {sr!r}.")
+    return float(sr)
+
+
+def plot_waveform(x, sr, *, ax=None, label=None, color=None, title=None):
+    """Plot a waveform against time in seconds.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_times,)
+        The signal.
+    sr : float
+        Sample rate in Hz.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; None makes a new figure.
+    label, color : str, default=None
+        Legend label and line colour.
+    title : str, default=None
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.plotting import plot_waveform
+    >>> ax = plot_waveform(np.sin(np.arange(800) / 10), sr=8000, title="tone")
+    >>> ax.get_title()
+    'tone'
+    """
+    x = _check_audio(x, "x", "waveform (n_times,)", ndims=(1,))
+    sr = _check_sr(sr)
+    ax = _axes(ax)
+    ax.plot(np.arange(x.size) / sr, x, lw=0.6, label=label, color=color)
+    ax.set_xlim(0, max(x.size - 1, 1) / sr)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("amplitude")
+    if title is not None:
+        ax.set_title(title)
+    if label is not None:
+        ax.legend(loc="upper right", fontsize="small")
+    return ax
+
+
+def plot_spectrogram(x, sr, *, n_fft=256, hop_length=None, top_db=80.0, ax=None,
+                     title=None, cmap="magma"):
+    """Plot a log-power spectrogram (dB relative to its peak).
+
+    Parameters
+    ----------
+    x : array-like of shape (n_times,)
+        The signal.
+    sr : float
+        Sample rate in Hz.
+    n_fft : int, default=256
+    hop_length : int, default=None
+        Defaults to ``n_fft // 4``.
+    top_db : float, default=80.0
+        Dynamic range shown below the peak.
+    ax : matplotlib.axes.Axes, default=None
+    title : str, default=None
+    cmap : str, default='magma'
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        Its first image (``ax.images[0]``) holds the dB values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.plotting import plot_spectrogram
+    >>> ax = plot_spectrogram(np.random.default_rng(0).normal(size=8000), sr=8000)
+    >>> ax.images[0].get_array().shape
+    (129, 126)
+    """
+    x = _check_audio(x, "x", "waveform (n_times,)", ndims=(1,))
+    sr = _check_sr(sr)
+    from .spectral import STFTTransformer
+
+    stft = STFTTransformer(n_fft=n_fft, hop_length=hop_length, output="magnitude")
+    mag = stft.to_spectrogram(stft.fit_transform(x[None].astype(np.float64)))[0]
+    power = mag**2
+    db = 10 * np.log10(np.maximum(power, 1e-20) / max(power.max(), 1e-20))
+    db = np.maximum(db, -float(top_db))
+    ax = _axes(ax)
+    duration = x.size / sr
+    image = ax.imshow(db, origin="lower", aspect="auto", cmap=cmap,
+                      extent=(0, duration, 0, sr / 2), vmin=-float(top_db), vmax=0)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    ax.figure.colorbar(image, ax=ax, label="dB", pad=0.01)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
+    """Plot a time-frequency mask (values in [0, 1]).
+
+    Parameters
+    ----------
+    mask : array-like of shape (n_freqs, n_frames)
+        For example one source of :meth:`MaskEstimator.predict_masks`.
+    sr : float
+        Sample rate in Hz.
+    hop_length : int
+        Hop of the STFT the mask belongs to, in samples.
+    ax : matplotlib.axes.Axes, default=None
+    title : str, default=None
+    cmap : str, default='viridis'
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.plotting import plot_mask
+    >>> ax = plot_mask(np.full((129, 50), 0.5), sr=8000, hop_length=64)
+    >>> ax.get_ylabel()
+    'frequency (Hz)'
+    """
+    mask = np.asarray(mask, dtype=np.float64)
+    if mask.ndim != 2 or mask.size == 0:
+        raise ValueError(
+            f"mask must be a non-empty (n_freqs, n_frames) array, got shape {mask.shape}."
+        )
+    sr = _check_sr(sr)
+    ax = _axes(ax)
+    image = ax.imshow(mask, origin="lower", aspect="auto", cmap=cmap, vmin=0, vmax=1,
+                      extent=(0, mask.shape[1] * hop_length / sr, 0, sr / 2))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    ax.figure.colorbar(image, ax=ax, label="mask", pad=0.01)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
+                    hop_length=64, n_fft=256, labels=None, scores=None, title=None,
+                    fig=None):
+    """Overview of a separation: one row per signal, waveform and spectrogram.
+
+    The first row is the mixture (its first channel when it has several),
+    then one row per estimated source, its reference (when given) drawn
+    under its waveform in grey. With ``masks`` a third column shows the
+    mask of each source.
+
+    Parameters
+    ----------
+    mixture : array-like of shape (n_times,) or (n_channels, n_times)
+    estimates : array-like of shape (n_sources, n_times)
+    sr : float
+        Sample rate in Hz.
+    references : array-like of shape (n_sources, n_times), default=None
+        True sources, in the order of ``estimates``.
+    masks : array-like of shape (n_sources, n_freqs, n_frames), default=None
+    hop_length, n_fft : int, default=64, 256
+        STFT of the spectrograms (and the hop of ``masks``).
+    labels : list of str, default=None
+        Name of each source.
+    scores : array-like of shape (n_sources,), default=None
+        SI-SDR (dB) of each estimate, shown in its row title.
+    title : str, default=None
+        Figure title.
+    fig : matplotlib.figure.Figure or SubFigure, default=None
+        Where to draw (for example one of ``Figure.subfigures``); None makes
+        a new figure.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure or SubFigure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.plotting import plot_separation
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.laplace(size=(2, 4000))
+    >>> fig = plot_separation(s.sum(0), s, 8000, references=s, scores=[30.0, 31.0])
+    >>> len(fig.axes) >= 6
+    True
+    """
+    plt = _pyplot()
+    mixture = np.asarray(mixture)
+    mixture = _check_audio(mixture if mixture.ndim == 1 else mixture[0], "mixture",
+                           "waveform (n_times,) or (n_channels, n_times)", ndims=(1,))
+    estimates = _check_audio(estimates, "estimates", "(n_sources, n_times)",
+                             ndims=(2,))
+    n_src = estimates.shape[0]
+    for name, value, shape in (("references", references, estimates.shape),
+                               ("scores", scores, (n_src,))):
+        if value is not None and np.shape(value) != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {np.shape(value)}.")
+    if masks is not None and (np.ndim(masks) != 3 or np.shape(masks)[0] != n_src):
+        raise ValueError(
+            f"masks must have shape ({n_src}, n_freqs, n_frames), got {np.shape(masks)}."
+        )
+    if labels is not None and len(labels) != n_src:
+        raise ValueError(f"labels must name {n_src} sources, got {len(labels)}.")
+    labels = labels or [f"source {k + 1}" for k in range(n_src)]
+    n_cols = 3 if masks is not None else 2
+    if fig is None:
+        fig = plt.figure(figsize=(4.2 * n_cols, 2.0 * (n_src + 1)), layout="constrained")
+    axes = fig.subplots(n_src + 1, n_cols, squeeze=False)
+    rows = [("mixture", mixture, None, None)] + [
+        (labels[k], estimates[k], None if references is None else references[k],
+         None if scores is None else scores[k]) for k in range(n_src)]
+    for r, (name, signal, ref, score) in enumerate(rows):
+        head = name if score is None else f"{name}: SI-SDR {float(score):.1f} dB"
+        if ref is not None:
+            plot_waveform(np.asarray(ref, dtype=np.float64), sr, ax=axes[r, 0],
+                          color="0.7", label="reference")
+        plot_waveform(signal, sr, ax=axes[r, 0], title=head, color=f"C{r}")
+        plot_spectrogram(signal, sr, n_fft=n_fft, hop_length=hop_length, ax=axes[r, 1],
+                         title=f"{name}: spectrogram")
+        if masks is not None:
+            if r == 0:
+                axes[r, 2].axis("off")
+            else:
+                plot_mask(masks[r - 1], sr, hop_length, ax=axes[r, 2],
+                          title=f"{name}: estimated mask")
+    if title is not None:
+        fig.suptitle(title)
+    return fig

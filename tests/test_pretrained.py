@@ -1,0 +1,147 @@
+"""Shipped models and the portable model file (sksep.pretrained)."""
+
+import numpy as np
+import pytest
+import torch
+
+from sksep import CNNAutoencoderSeparator, MaskEstimator, STFTTransformer
+from sksep.datasets import fix_length, load_demo
+from sksep.metrics import pit_si_sdr, si_sdr
+from sksep.pretrained import list_models, load, save
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo()
+
+
+@pytest.fixture(scope="module")
+def tiny(demo):
+    clips = fix_length(demo.waveforms, 2000)
+    return MaskEstimator(hidden_size=8, num_layers=1, max_epochs=1, random_state=0,
+                         stft=STFTTransformer(n_fft=128, hop_length=32)
+                         ).fit(clips, demo.speaker)
+
+
+def test_every_shipped_model_loads_and_separates_as_documented(demo):
+    """Voices of training speakers, recordings never trained on: the
+    documented SI-SDRi on the benchmark test set, and > 3 dB here."""
+    voices = [np.concatenate([w for w, s in zip(demo.waveforms, demo.speaker)
+                              if s == spk]) for spk in ("lucas", "nicolas")]
+    n = min(len(v) for v in voices)
+    V = np.stack([v[:n] / np.std(v[:n]) for v in voices]) * 0.05
+    mix = V.sum(0)
+    for name, entry in list_models().items():
+        model = load(name)
+        assert type(model).__name__ == entry["estimator"]
+        assert model.sample_rate_ == entry["sample_rate"] == demo.sr
+        assert model.n_sources_ == entry["n_sources"] == 2
+        seen = entry["metrics"]["seen speakers, new recordings"]["si_sdri_db"]
+        assert seen > 2.0, name
+        est = model.separate(mix)
+        gain = pit_si_sdr(V, est)[0] - si_sdr(V, np.broadcast_to(mix, V.shape))
+        assert np.mean(gain) > 3.0, (name, gain)
+
+
+def test_shipped_model_works_in_a_pipeline_and_scores(demo):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    model = load("fsdd-2speakers")
+    clips = fix_length(demo.waveforms, model.n_features_in_)
+    pipe = make_pipeline(FunctionTransformer(lambda X: 0.5 * X), model)
+    out = pipe.transform(clips[:4] + clips[60:64])
+    assert out.shape == (4, 2 * model.n_features_in_)
+    keep = np.isin(demo.speaker, ["lucas", "nicolas", "theo", "yweweler"])
+    assert model.score(clips[keep], demo.speaker[keep]) > 2.0
+
+
+@pytest.mark.parametrize("half, atol", [(False, 0.0), (True, 1e-3)])
+def test_save_load_round_trip_gives_the_same_outputs(tmp_path, demo, tiny, half, atol):
+    path = tmp_path / "m.pt"
+    save(tiny, path, half=half)
+    back = load(path)
+    mix = fix_length(demo.waveforms, 2000)[:5]
+    np.testing.assert_allclose(back.transform(mix), tiny.transform(mix), atol=atol,
+                               rtol=0)
+    assert back.get_params(deep=False).keys() == tiny.get_params(deep=False).keys()
+    assert back.stft.get_params() == tiny.stft.get_params()
+
+
+def test_cnn_class_fixed_round_trip_keeps_classes(tmp_path, demo):
+    keep = np.isin(demo.speaker, ["george", "theo"])
+    clips = fix_length([w for w, k in zip(demo.waveforms, keep) if k], 2000)
+    cnn = CNNAutoencoderSeparator(freq_filters=4, time_filters=4, bottleneck=8,
+                                  segment_frames=8, max_epochs=1, random_state=0
+                                  ).fit(clips, demo.speaker[keep])
+    save(cnn, tmp_path / "c.pt")
+    back = load(tmp_path / "c.pt")
+    assert back.classes_.tolist() == ["george", "theo"]
+    np.testing.assert_array_equal(back.separate(clips[0]), cnn.separate(clips[0]))
+
+
+def test_save_never_overwrites_without_asking(tmp_path, tiny):
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save(tiny, path)
+    assert path.read_bytes() == b"precious"
+    with pytest.raises(IsADirectoryError):
+        save(tiny, tmp_path)
+    save(tiny, path, overwrite=True)
+    assert load(path).n_sources_ == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary left
+
+
+def test_model_saved_on_a_gpu_loads_on_a_cpu_only_machine(tmp_path, tiny, demo):
+    """Tensors tagged 'cuda:0' in the file (as a GPU-trained model's are)
+    are mapped to the CPU by load; torch alone refuses them here."""
+    fake_cuda = (lambda storage: "cuda:0", lambda storage, location: None)
+    registry = torch.serialization._package_registry
+    entry = (-100, *fake_cuda)
+    registry.append(entry)
+    registry.sort(key=lambda e: e[0])
+    try:
+        save(tiny, tmp_path / "gpu.pt")
+    finally:
+        registry.remove(entry)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(tmp_path / "gpu.pt", weights_only=True)
+    back = load(tmp_path / "gpu.pt", device="cpu")
+    assert back.device == "cpu"
+    mix = fix_length(demo.waveforms, 2000)[:3]
+    np.testing.assert_array_equal(back.transform(mix), tiny.transform(mix))
+
+
+def test_files_from_other_versions_or_other_programs_fail_clearly(tmp_path, tiny):
+    state = tiny._to_state()
+    state.update(format="sksep-model", format_version=99, sksep_version="9.0",
+                 metadata={})
+    torch.save(state, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match="format 99 .*written by sksep 9.0"):
+        load(tmp_path / "future.pt")
+
+    state.update(format_version=1)
+    state["params"]["new_option"] = 3
+    torch.save(state, tmp_path / "newer.pt")
+    with pytest.raises(ValueError, match="does not know: \\['new_option'\\]"):
+        load(tmp_path / "newer.pt")
+
+    state = tiny._to_state()
+    state.update(format="sksep-model", format_version=1, sksep_version="0", metadata={})
+    state["params"]["hidden_size"] = 9
+    torch.save(state, tmp_path / "mismatch.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        load(tmp_path / "mismatch.pt")
+
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an sksep model"):
+        load(tmp_path / "other.pt")
+    good = tmp_path / "good.pt"
+    save(tiny, good)
+    (tmp_path / "cut.pt").write_bytes(good.read_bytes()[:500])
+    with pytest.raises(ValueError, match="truncated or corrupted"):
+        load(tmp_path / "cut.pt")
+    with pytest.raises(FileNotFoundError, match="neither a shipped model"):
+        load(tmp_path / "nothing.pt")
