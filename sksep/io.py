@@ -157,6 +157,18 @@ def write_audio(path, data, sr, *, overwrite=False, subtype=None):
     ValueError
         For data that is empty, not 1-D or 2-D, non-numeric or not finite,
         or an unsupported extension or subtype.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sksep.io import write_audio
+    >>> path = os.path.join(tempfile.mkdtemp(), "noise.flac")
+    >>> write_audio(path, 0.1 * np.random.default_rng(0).standard_normal(800), 8000)
+    >>> write_audio(path, np.zeros(800), 8000)
+    Traceback (most recent call last):
+    ...
+    FileExistsError: '...noise.flac' already exists; pass overwrite=True to replace it.
     """
     path = Path(path)
     data = check_signal(data, "Audio data",

@@ -24,6 +24,14 @@ def random_mixing_matrix(n_channels, n_sources, *, max_condition=10.0,
     Returns
     -------
     A : ndarray of shape (n_channels, n_sources)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.datasets import random_mixing_matrix
+    >>> A = random_mixing_matrix(3, 2, max_condition=5.0, random_state=0)
+    >>> A.shape, bool(np.linalg.cond(A) <= 5.0)
+    ((3, 2), True)
     """
     if n_channels < n_sources:
         raise ValueError(

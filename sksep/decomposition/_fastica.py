@@ -259,10 +259,10 @@ default='unit-variance'
         'deflation', the largest number over components).
 
     n_features_in_ : int
-        Number of channels seen during :term:`fit`.
+        Number of channels seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the channels seen during :term:`fit`, when ``X`` has string
+        Names of the channels seen during ``fit``, when ``X`` has string
         column names.
 
     See Also
@@ -294,11 +294,11 @@ default='unit-variance'
 
     References
     ----------
-    .. [1] A. Hyvarinen and E. Oja, "Independent Component Analysis:
-       Algorithms and Applications", Neural Networks 13(4-5), 2000.
-    .. [2] N. Murata, S. Ikeda and A. Ziehe, "An approach to blind source
-       separation based on temporal structure of speech signals",
-       Neurocomputing 41, 2001 (projection back).
+    - A. Hyvarinen and E. Oja, "Independent Component Analysis:
+      Algorithms and Applications", Neural Networks 13(4-5), 2000.
+    - N. Murata, S. Ikeda and A. Ziehe, "An approach to blind source
+      separation based on temporal structure of speech signals",
+      Neurocomputing 41, 2001 (projection back).
 
     Examples
     --------

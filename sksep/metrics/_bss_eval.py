@@ -49,10 +49,10 @@ def bss_eval(reference, estimate, *, axis=-1, filter_length=512,
 
     References
     ----------
-    .. [1] E. Vincent, R. Gribonval and C. Fevotte, "Performance measurement
-       in blind audio source separation", IEEE TASLP 14(4), 2006.
-    .. [2] R. Scheibler, "SDR - Medium rare with fast computations", ICASSP
-       2022.
+    - E. Vincent, R. Gribonval and C. Fevotte, "Performance measurement
+      in blind audio source separation", IEEE TASLP 14(4), 2006.
+    - R. Scheibler, "SDR - Medium rare with fast computations", ICASSP
+      2022.
 
     Examples
     --------

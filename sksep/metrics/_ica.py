@@ -28,8 +28,8 @@ def amari_distance(W, A):
 
     References
     ----------
-    .. [1] S. Amari, A. Cichocki and H. H. Yang, "A new learning algorithm
-       for blind signal separation", NIPS 1996.
+    - S. Amari, A. Cichocki and H. H. Yang, "A new learning algorithm
+      for blind signal separation", NIPS 1996.
 
     Examples
     --------

@@ -226,6 +226,14 @@ def pairwise_si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
     -------
     scores : ndarray [shape=(..., n_references, n_estimates)]
         SI-SDR in dB.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.metrics import pairwise_si_sdr
+    >>> S = np.random.default_rng(0).standard_normal((2, 1000))
+    >>> np.argmax(pairwise_si_sdr(S, S[::-1]), axis=1)
+    array([1, 0])
     """
     reference, estimate = _check_pair(reference, estimate, axis)
     with warnings.catch_warnings():

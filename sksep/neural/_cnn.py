@@ -67,7 +67,7 @@ valid_fraction, patience, device, warm_start, verbose, random_state
     n_epochs_ : int
         Epochs trained.
     n_features_in_ : int
-        Clip length seen in :term:`fit`.
+        Clip length seen in ``fit``.
 
     See Also
     --------

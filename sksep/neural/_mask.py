@@ -92,7 +92,7 @@ class MaskEstimator(NeuralSeparatorMixin):
     n_epochs_ : int
         Epochs trained.
     n_features_in_ : int
-        Clip length seen in :term:`fit`.
+        Clip length seen in ``fit``.
 
     See Also
     --------

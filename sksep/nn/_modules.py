@@ -23,15 +23,25 @@ class MaskNet(nn.Module):
 
     Parameters
     ----------
-    n_freqs, n_sources : int
-    hidden_size : int
+    n_freqs : int
+        Frequency bins of the input frames.
+    n_sources : int
+        Masks to estimate.
+    hidden_size : int, default=128
         LSTM units per direction, or convolution channels.
-    num_layers : int
-    kind : {'blstm', 'lstm', 'tcn'}
+    num_layers : int, default=2
+    kind : {'blstm', 'lstm', 'tcn'}, default='blstm'
         Bidirectional LSTM (offline), unidirectional LSTM (causal) or a
         stack of causal dilated 1-D convolutions (causal, low latency).
-    activation : {'sigmoid', 'softmax'}
+    activation : {'sigmoid', 'softmax'}, default='sigmoid'
         Independent masks in [0, 1], or masks summing to 1 across sources.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.nn import MaskNet
+    >>> MaskNet(129, 3, hidden_size=16)(torch.rand(2, 50, 129)).shape
+    torch.Size([2, 3, 50, 129])
     """
 
     def __init__(self, n_freqs, n_sources, hidden_size=128, num_layers=2,
@@ -81,6 +91,34 @@ class CNNAutoencoder(nn.Module):
     ``o_i``. Masks are ``(o_i + eps / S) / (sum_j o_j + eps)``: the ratio
     masks ``o_i / sum_j o_j``, smoothed so that they always sum to 1. Works
     on segments of exactly ``segment_frames`` frames.
+
+    Parameters
+    ----------
+    n_freqs : int
+        Frequency bins of the input frames.
+    n_sources : int
+        Decoder branches (masks).
+    segment_frames : int, default=32
+        Frames per segment.
+    freq_filters : int, default=32
+        Channels of the full-height frequency convolution.
+    time_filters : int, default=16
+        Channels of the time convolution.
+    time_kernel : int, default=5
+        Width of the time convolution (at most ``segment_frames``).
+    bottleneck : int, default=128
+        Units of the shared fully connected layer.
+    eps : float, default=1e-8
+        Smoothing of the ratio masks.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.nn import CNNAutoencoder
+    >>> net = CNNAutoencoder(n_freqs=65, n_sources=2, segment_frames=16)
+    >>> masks = net(torch.rand(3, 16, 65))
+    >>> masks.shape, bool(torch.allclose(masks.sum(1), torch.ones(3, 16, 65)))
+    (torch.Size([3, 2, 16, 65]), True)
     """
 
     def __init__(self, n_freqs, n_sources, segment_frames=32, freq_filters=32,
@@ -133,6 +171,31 @@ class SpectralSeparator(nn.Module):
     ``(batch, n_frames, n_freqs)``). A mask network with a
     ``segment_frames`` attribute is run on overlapping segments joined by
     overlap-add of the masks.
+
+    Parameters
+    ----------
+    mask_net : torch.nn.Module
+        Maps log-magnitude frames ``(batch, n_frames, n_freqs)`` to masks
+        ``(batch, n_sources, n_frames, n_freqs)``, for example
+        :class:`MaskNet` or :class:`CNNAutoencoder`.
+    n_fft, hop_length : int
+        STFT size and hop in samples.
+    window : array-like of shape (n_fft,)
+        Analysis window (also used for the overlap-add inverse).
+    center : bool, default=True
+        Pad the signal so that frame ``t`` is centred on sample
+        ``t * hop_length``.
+    pad_mode : str, default='reflect'
+        Padding of the centred STFT.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.nn import MaskNet, SpectralSeparator
+    >>> net = SpectralSeparator(MaskNet(65, 2, hidden_size=8), n_fft=128,
+    ...                         hop_length=32, window=torch.hann_window(128))
+    >>> net(torch.randn(4, 1000))["wave"].shape
+    torch.Size([4, 2, 1000])
     """
 
     def __init__(self, mask_net, n_fft, hop_length, window, center=True,

@@ -66,7 +66,7 @@ default='reflect'
     Attributes
     ----------
     n_features_in_ : int
-        Clip length in samples seen during :term:`fit`; ``transform`` and
+        Clip length in samples seen during ``fit``; ``transform`` and
         ``inverse_transform`` work on clips of this length.
     n_freqs_ : int
         Frequency bins, ``n_fft // 2 + 1``.
@@ -110,10 +110,10 @@ default='reflect'
 
     References
     ----------
-    .. [1] D. Griffin and J. Lim, "Signal estimation from modified short-time
-       Fourier transform", IEEE Trans. ASSP 32(2), 1984.
-    .. [2] N. Perraudin, P. Balazs and P. L. Sondergaard, "A fast
-       Griffin-Lim algorithm", WASPAA 2013.
+    - D. Griffin and J. Lim, "Signal estimation from modified short-time
+      Fourier transform", IEEE Trans. ASSP 32(2), 1984.
+    - N. Perraudin, P. Balazs and P. L. Sondergaard, "A fast
+      Griffin-Lim algorithm", WASPAA 2013.
 
     Examples
     --------
@@ -345,7 +345,7 @@ default='reflect'
 
         Returns
         -------
-        S : ndarray of shape (n_clips, n_freqs_, n_frames_)
+        S : ndarray of shape (n_clips, n_freqs, n_frames)
             Complex (complex64 or complex128) for 'complex' output, real
             otherwise; a view of ``X`` (no copy) when ``X`` is a C-ordered
             float array.
@@ -364,7 +364,7 @@ default='reflect'
 
         Parameters
         ----------
-        S : array-like of shape (n_clips, n_freqs_, n_frames_)
+        S : array-like of shape (n_clips, n_freqs, n_frames)
             Complex for 'complex' output, real otherwise.
 
         Returns
