@@ -21,12 +21,14 @@ SR = 8000
 CASES = {
     "FastICASeparator fit_transform (3 mics)": "ica",
     "sklearn FastICA fit_transform (3 mics)": "sk_ica",
-    "STFTTransformer transform + inverse": "stft",
+    "STFTTransformer fit + transform + inverse": "stft",
     "torch.stft + torch.istft": "torch_stft",
     "librosa.stft + librosa.istft": "librosa_stft",
-    "MaskEstimator.separate, whole": "mask_whole",
-    "MaskEstimator.separate, chunk_size=10 s": "mask_chunk",
-    "CNNAutoencoderSeparator.separate, whole": "cnn_whole",
+    "MaskEstimator.separate, whole (chunk_size=None)": "mask_whole",
+    "MaskEstimator.separate, default chunk_size='auto' (33 s)": "mask_auto",
+    "MaskEstimator.separate, chunk_size=10 s (the CLI's default)": "mask_chunk",
+    "CNNAutoencoderSeparator.separate, whole (chunk_size=None)": "cnn_whole",
+    "CNNAutoencoderSeparator.separate, default chunk_size='auto' (33 s)": "cnn_auto",
     "CNNAutoencoderSeparator.separate, chunk_size=10 s": "cnn_chunk",
 }
 
@@ -54,8 +56,8 @@ if case in ("ica", "sk_ica"):
     run = lambda: est.fit_transform(X)
 elif case == "stft":
     from sksep import STFTTransformer
-    stft = STFTTransformer(n_fft=256, hop_length=64).fit(mono[None])
-    run = lambda: stft.inverse_transform(stft.transform(mono[None]))
+    stft = STFTTransformer(n_fft=256, hop_length=64)
+    run = lambda: stft.inverse_transform(stft.fit_transform(mono[None]))
 elif case == "torch_stft":
     w = torch.hann_window(256)
     x = torch.from_numpy(mono)[None]
@@ -68,7 +70,7 @@ elif case == "librosa_stft":
 else:
     from sksep.pretrained import load
     model = load("fsdd-2speakers" if case.startswith("mask") else "fsdd-2speakers-cnn")
-    chunk = 10 * 8000 if case.endswith("chunk") else None
+    chunk = {"chunk": 10 * 8000, "auto": "auto", "whole": None}[case.split("_")[1]]
     model.separate(mono[:8000], chunk_size=None)  # warm up allocator and kernels
     run = lambda: model.separate(mono, chunk_size=chunk)
 base = peak_mb()
@@ -105,7 +107,7 @@ def main():
     for label, r in rows:
         rise = r["peak_mb"] - r["base_mb"]
         peer = (ref["ica"] if "ICA" in label else ref["stft"] if "STFT" in label
-                else None)
+                or "stft" in label else None)
         ratio = "" if peer is None else f"{rise / max(peer['peak_mb'] - peer['base_mb'], 1e-9):.2f}x"
         print(f"| {label} | {rise:.0f} | {ratio} | {r['seconds']:.1f} |")
 

@@ -6,7 +6,9 @@ The CNN autoencoder: one decoder branch per source class
 mixture's log-magnitude spectrogram with convolutions along time and
 frequency, and decodes one ratio mask per class. By default it is
 *class-fixed*: output ``k`` is always ``classes_[k]``, here the two
-speakers it was trained on.
+speakers it was trained on. With ten 0.5 s recordings per speaker and
+100 short epochs this is a sketch of the mechanics (a few dB of
+improvement); ``benchmarks/`` trains on real amounts of data.
 """
 
 import numpy as np
@@ -21,7 +23,8 @@ train = demo.index == 1                       # recordings of index 1 to train
 clips = fix_length(demo.waveforms, 4000)
 cnn = CNNAutoencoderSeparator(stft=STFTTransformer(n_fft=256, hop_length=64),
                               freq_filters=16, time_filters=8, bottleneck=64,
-                              max_epochs=25, valid_fraction=0.0, random_state=0)
+                              loss="si_sdr", max_epochs=100, valid_fraction=0.0,
+                              random_state=0)
 cnn.fit(clips[train], demo.speaker[train])
 print("outputs:", cnn.classes_)
 

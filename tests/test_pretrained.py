@@ -24,23 +24,26 @@ def tiny(demo):
 
 
 def test_every_shipped_model_loads_and_separates_as_documented(demo):
-    """Voices of training speakers, recordings never trained on: the
-    documented SI-SDRi on the benchmark test set, and > 3 dB here."""
-    voices = [np.concatenate([w for w, s in zip(demo.waveforms, demo.speaker)
-                              if s == spk]) for spk in ("lucas", "nicolas")]
-    n = min(len(v) for v in voices)
-    V = np.stack([v[:n] / np.std(v[:n]) for v in voices]) * 0.05
-    mix = V.sum(0)
+    """Word pairs of training speakers, recordings never trained on: at
+    least 70 % of the SI-SDRi documented for the benchmark's test set."""
+    from sksep.datasets import make_clip_mixtures
+
+    keep = np.isin(demo.speaker, ["lucas", "nicolas", "theo"])
+    X, Y = make_clip_mixtures([w for w, k in zip(demo.waveforms, keep) if k],
+                              n_sources=2, n_times=4000, labels=demo.speaker[keep],
+                              snr_db=0.0, random_state=0)
     for name, entry in list_models().items():
         model = load(name)
         assert type(model).__name__ == entry["estimator"]
         assert model.sample_rate_ == entry["sample_rate"] == demo.sr
         assert model.n_sources_ == entry["n_sources"] == 2
-        seen = entry["metrics"]["seen speakers, new recordings"]["si_sdri_db"]
-        assert seen > 2.0, name
-        est = model.separate(mix)
-        gain = pit_si_sdr(V, est)[0] - si_sdr(V, np.broadcast_to(mix, V.shape))
-        assert np.mean(gain) > 3.0, (name, gain)
+        documented = entry["metrics"]["seen speakers, new recordings"]["si_sdri_db"]
+        assert documented > 3.0, name
+        est = model.separate(X)
+        _, perm = pit_si_sdr(Y, est)
+        est = np.take_along_axis(est, perm[:, :, None], axis=1)
+        gain = np.mean(si_sdr(Y, est) - si_sdr(Y, np.broadcast_to(X[:, None], Y.shape)))
+        assert gain > 0.7 * documented, (name, gain, documented)
 
 
 def test_shipped_model_works_in_a_pipeline_and_scores(demo):

@@ -71,6 +71,21 @@ def _project(X, mean, M):
     return Y
 
 
+def _blocked_r_factor(X, mean, block=1 << 16):
+    """R factor (c, c) of the centred ``X`` in float64, one block at a time.
+
+    Tall-skinny QR: the R of ``[R_prev; next block]`` is the R of all rows
+    so far, so memory stays at one block (about 1.5 MB for 3 channels)
+    instead of a float64 centred copy of the whole recording and LAPACK's
+    Fortran-order copy of it (8x the float32 input).
+    """
+    r = np.zeros((0, X.shape[1]))
+    for start in range(0, X.shape[0], block):
+        rows = np.asarray(X[start:start + block], dtype=np.float64) - mean
+        r = np.linalg.qr(np.vstack([r, rows]), mode="r")
+    return r
+
+
 def _whitening(X, mean, cov, n_components, solver):
     """Whitening matrix ``K`` (k, c): ``Xc @ K.T`` has identity covariance.
 
@@ -93,9 +108,8 @@ def _whitening(X, mean, cov, n_components, solver):
         d, u = linalg.eigh(cov)
         d, u = d[::-1], u[:, ::-1]
     else:  # "svd": QR then SVD of the small R factor, stable as an SVD of X
-        Xc = np.asarray(X, dtype=np.float64) - mean
-        r = linalg.qr(Xc, mode="r", overwrite_a=True)[0]
-        _, s, vt = linalg.svd(r[:n_channels], full_matrices=False)
+        r = _blocked_r_factor(X, mean)
+        _, s, vt = linalg.svd(r, full_matrices=False)
         d, u = s**2 / X.shape[0], vt.T
     rank_tol = d[0] * n_channels * np.finfo(dtype).eps * 10
     rank = int(np.sum(d > rank_tol))
