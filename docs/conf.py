@@ -58,7 +58,7 @@ def setup(app):
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
-numpydoc_validation_checks = {"PR01", "RT01", "GL08", "EX01"}
+numpydoc_validation_checks = {"PR01", "RT01", "GL08", "EX01", "SA01"}
 numpydoc_validation_exclude = {
     r"\.__init__$", r"\.set_output$", r"\.set_params$", r"\.get_params$",
     r"\.get_metadata_routing$", r"\.set_\w+_request$", r"\.fit_transform$",

@@ -395,6 +395,13 @@ def cmd_evaluate(args):
 
 # -- entry point ---------------------------------------------------------------
 
+def _force_and_seed(parser):
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing outputs (otherwise never touched)")
+    parser.add_argument("--random-state", type=int, default=0,
+                        help="seed of every random choice (default: %(default)s)")
+
+
 def build_parser():
     from ._version import __version__
 
@@ -407,8 +414,7 @@ def build_parser():
                        description=cmd_demo.__doc__)
     p.add_argument("--out", default="sksep-demo",
                    help="folder for the WAV files and figure (default: %(default)s)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument("--random-state", type=int, default=0)
+    _force_and_seed(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("separate", help="separate a recording into one file per source",
@@ -429,9 +435,8 @@ def build_parser():
     p.add_argument("--chunk-seconds", type=float, default=10.0,
                    help="process long files in chunks of this length (default: "
                    "%(default)s)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--random-state", type=int, default=0)
+    _force_and_seed(p)
     p.set_defaults(func=cmd_separate)
 
     p = sub.add_parser("train", help="train a deep separator on clean recordings",
@@ -454,8 +459,7 @@ def build_parser():
                    help="regular expression whose first group is the speaker in a "
                    r"file name, e.g. '^\d+_([a-z]+)_' for FSDD")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    p.add_argument("--force", action="store_true", help="overwrite an existing model")
-    p.add_argument("--random-state", type=int, default=0)
+    _force_and_seed(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="SI-SDR, SDR, SIR, SAR of estimates",

@@ -51,6 +51,10 @@ def read_audio(path, *, sr=None, mono=False, dtype="float32"):
         When the file is unreadable, truncated, empty or of an unsupported
         format; the message names the file.
 
+    See Also
+    --------
+    write_audio : The inverse, atomic and never overwriting.
+
     Examples
     --------
     >>> import numpy as np, tempfile, os
@@ -157,6 +161,10 @@ def write_audio(path, data, sr, *, overwrite=False, subtype=None):
     ValueError
         For data that is empty, not 1-D or 2-D, non-numeric or not finite,
         or an unsupported extension or subtype.
+
+    See Also
+    --------
+    read_audio : Read audio as floats in [-1, 1].
 
     Examples
     --------

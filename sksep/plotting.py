@@ -43,6 +43,18 @@ def _check_sr(sr):
     return float(sr)
 
 
+def _time_frequency_image(ax, values, duration, sr, cmap, limits, label, title):
+    """Draw (n_freqs, n_frames) ``values`` on ``ax`` with axes and a colour bar."""
+    image = ax.imshow(values, origin="lower", aspect="auto", cmap=cmap,
+                      extent=(0, duration, 0, sr / 2), vmin=limits[0], vmax=limits[1])
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    ax.figure.colorbar(image, ax=ax, label=label, pad=0.01)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
 def plot_waveform(x, sr, *, ax=None, label=None, color=None, title=None):
     """Plot a waveform against time in seconds.
 
@@ -61,6 +73,10 @@ def plot_waveform(x, sr, *, ax=None, label=None, color=None, title=None):
     Returns
     -------
     ax : matplotlib.axes.Axes
+
+    See Also
+    --------
+    plot_spectrogram : The same signal in time and frequency.
 
     Examples
     --------
@@ -108,6 +124,11 @@ def plot_spectrogram(x, sr, *, n_fft=256, hop_length=None, top_db=80.0, ax=None,
     ax : matplotlib.axes.Axes
         Its first image (``ax.images[0]``) holds the dB values.
 
+    See Also
+    --------
+    sksep.spectral.STFTTransformer : The STFT it draws.
+    plot_mask : A mask on the same axes layout.
+
     Examples
     --------
     >>> import numpy as np
@@ -127,14 +148,8 @@ def plot_spectrogram(x, sr, *, n_fft=256, hop_length=None, top_db=80.0, ax=None,
     db = np.maximum(db, -float(top_db))
     ax = _axes(ax)
     duration = x.size / sr
-    image = ax.imshow(db, origin="lower", aspect="auto", cmap=cmap,
-                      extent=(0, duration, 0, sr / 2), vmin=-float(top_db), vmax=0)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("frequency (Hz)")
-    ax.figure.colorbar(image, ax=ax, label="dB", pad=0.01)
-    if title is not None:
-        ax.set_title(title)
-    return ax
+    return _time_frequency_image(ax, db, duration, sr, cmap, (-float(top_db), 0),
+                                 "dB", title)
 
 
 def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
@@ -156,6 +171,11 @@ def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
     -------
     ax : matplotlib.axes.Axes
 
+    See Also
+    --------
+    sksep.neural.MaskEstimator.predict_masks : Masks to draw.
+    plot_separation : Masks next to waveforms and spectrograms.
+
     Examples
     --------
     >>> import numpy as np
@@ -171,14 +191,8 @@ def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
         )
     sr = _check_sr(sr)
     ax = _axes(ax)
-    image = ax.imshow(mask, origin="lower", aspect="auto", cmap=cmap, vmin=0, vmax=1,
-                      extent=(0, mask.shape[1] * hop_length / sr, 0, sr / 2))
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("frequency (Hz)")
-    ax.figure.colorbar(image, ax=ax, label="mask", pad=0.01)
-    if title is not None:
-        ax.set_title(title)
-    return ax
+    return _time_frequency_image(ax, mask, mask.shape[1] * hop_length / sr, sr, cmap,
+                                 (0, 1), "mask", title)
 
 
 def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
@@ -215,6 +229,12 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
     Returns
     -------
     fig : matplotlib.figure.Figure or SubFigure
+
+    See Also
+    --------
+    plot_waveform : One waveform.
+    plot_spectrogram : One spectrogram.
+    plot_mask : One mask.
 
     Examples
     --------

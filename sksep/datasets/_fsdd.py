@@ -85,6 +85,11 @@ def load_fsdd(data_home=None, *, speakers=None, digits=None, indices=None,
         When the folder is missing or holds no FSDD file; the message says
         how to obtain the data.
 
+    See Also
+    --------
+    load_demo : The 120 recordings shipped with sksep.
+    load_fsdd_sources : One long source per speaker.
+
     Examples
     --------
     >>> from sksep.datasets import load_fsdd
@@ -114,6 +119,11 @@ def load_demo(*, speakers=None, digits=None, indices=None, dtype="float32"):
     -------
     data : :class:`~sklearn.utils.Bunch`
         As :func:`load_fsdd`, plus ``DESCR`` (origin and license).
+
+    See Also
+    --------
+    load_fsdd : The full dataset from a local copy.
+    sksep.pretrained.load : Models trained on the same voices.
 
     Examples
     --------
@@ -191,6 +201,11 @@ def load_fsdd_sources(data_home=None, *, speakers, n_samples, indices=None,
     Returns
     -------
     sources : ndarray of shape (n_samples, n_speakers)
+
+    See Also
+    --------
+    load_fsdd : The recordings one by one.
+    make_instantaneous_mixture : Mix the sources into microphones.
 
     Examples
     --------

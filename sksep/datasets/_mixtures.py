@@ -25,6 +25,11 @@ def random_mixing_matrix(n_channels, n_sources, *, max_condition=10.0,
     -------
     A : ndarray of shape (n_channels, n_sources)
 
+    See Also
+    --------
+    make_instantaneous_mixture : Mix sources with such a matrix.
+    sksep.metrics.amari_distance : Compare an unmixing matrix with it.
+
     Examples
     --------
     >>> import numpy as np
@@ -74,6 +79,11 @@ def make_instantaneous_mixture(sources, *, n_channels=None, mixing=None,
         The recording ``sources @ mixing.T``, in the dtype of ``sources``.
     mixing : ndarray of shape (n_channels, n_sources)
         The mixing matrix used.
+
+    See Also
+    --------
+    random_mixing_matrix : The mixing matrices drawn here.
+    sksep.decomposition.FastICASeparator : Separate such mixtures.
 
     Examples
     --------
@@ -153,6 +163,11 @@ def make_clip_mixtures(utterances, *, n_sources=2, n_times, labels=None,
         The mixtures, exactly ``Y.sum(axis=1)``.
     Y : ndarray of shape (n_mixtures, n_sources, n_times)
         The sources as they appear in the mixtures.
+
+    See Also
+    --------
+    fix_length : Crop or pad utterances to one length.
+    make_instantaneous_mixture : Multichannel mixtures for ICA.
 
     Examples
     --------
@@ -240,6 +255,10 @@ def fix_length(waveforms, n_times, *, dtype="float32"):
     Returns
     -------
     clips : ndarray of shape (n_clips, n_times)
+
+    See Also
+    --------
+    make_clip_mixtures : Mix clips of one length into training mixtures.
 
     Examples
     --------

@@ -47,6 +47,11 @@ def bss_eval(reference, estimate, *, axis=-1, filter_length=512,
         When the shapes or lengths differ, a signal contains NaN or inf, or
         a reference is silent (the metrics are undefined for it).
 
+    See Also
+    --------
+    si_sdr : The scale-invariant SDR, without a distortion filter.
+    pit_si_sdr : SI-SDR after the best permutation.
+
     References
     ----------
     - E. Vincent, R. Gribonval and C. Fevotte, "Performance measurement

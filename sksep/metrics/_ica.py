@@ -26,6 +26,10 @@ def amari_distance(W, A):
         0 for a perfect separation; grows with the cross-talk between
         sources (at most ``n_sources - 1``).
 
+    See Also
+    --------
+    sksep.decomposition.FastICASeparator : Its ``components_`` is the ``W`` to score.
+
     References
     ----------
     - S. Amari, A. Cichocki and H. H. Yang, "A new learning algorithm

@@ -30,6 +30,10 @@ def pit_si_sdr_scorer(estimator, X, y):
     score : float
         Mean over true sources of the SI-SDR in dB.
 
+    See Also
+    --------
+    pit_si_sdr : The metric it averages.
+
     Examples
     --------
     >>> import numpy as np

@@ -87,6 +87,11 @@ def si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
         When an estimate is silent or orthogonal to its reference; its score
         is ``-inf``.
 
+    See Also
+    --------
+    si_sdr_improvement : The gain over the unprocessed mixture.
+    pit_si_sdr : When the estimates are in unknown order.
+
     Examples
     --------
     >>> import numpy as np
@@ -139,6 +144,10 @@ def si_sdr_improvement(reference, estimate, mixture, *, axis=-1):
     improvement : ndarray or float
         SI-SDRi in dB, of the shape of :func:`si_sdr`'s result.
 
+    See Also
+    --------
+    si_sdr : The underlying metric.
+
     Examples
     --------
     >>> import numpy as np
@@ -186,6 +195,10 @@ def solve_permutation(scores, *, maximize=True):
         :func:`scipy.optimize.linear_sum_assignment` (Hungarian algorithm),
         so any number of sources is solved exactly in polynomial time.
 
+    See Also
+    --------
+    pit_si_sdr : Applies it to SI-SDR scores.
+
     Examples
     --------
     >>> from sksep.metrics import solve_permutation
@@ -227,6 +240,11 @@ def pairwise_si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
     scores : ndarray [shape=(..., n_references, n_estimates)]
         SI-SDR in dB.
 
+    See Also
+    --------
+    pit_si_sdr : The best one-to-one assignment of these scores.
+    solve_permutation : Assignment from any score matrix.
+
     Examples
     --------
     >>> import numpy as np
@@ -263,6 +281,11 @@ def pit_si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
     perm : ndarray [shape=(..., n_sources)]
         Index of the estimate assigned to each reference (maximising the sum
         of SI-SDR, found by :func:`solve_permutation`).
+
+    See Also
+    --------
+    pairwise_si_sdr : All reference-estimate scores.
+    bss_eval : SDR, SIR and SAR with the same matching.
 
     Examples
     --------

@@ -68,6 +68,10 @@ valid_fraction, patience, device, warm_start, verbose, random_state
         Epochs trained.
     n_features_in_ : int
         Clip length seen in ``fit``.
+    sample_rate_ : int
+        Sample rate (Hz) the model was trained at, when known: set by
+        :func:`sksep.pretrained.load` and ``sksep train``, not by ``fit``
+        (which sees samples, not seconds).
 
     See Also
     --------

@@ -93,6 +93,10 @@ class MaskEstimator(NeuralSeparatorMixin):
         Epochs trained.
     n_features_in_ : int
         Clip length seen in ``fit``.
+    sample_rate_ : int
+        Sample rate (Hz) the model was trained at, when known: set by
+        :func:`sksep.pretrained.load` and ``sksep train``, not by ``fit``
+        (which sees samples, not seconds).
 
     See Also
     --------

@@ -24,6 +24,10 @@ def neg_si_sdr(estimate, reference, eps=1e-8):
     loss : torch.Tensor of shape (...)
         ``-SI-SDR`` in dB; lower is better.
 
+    See Also
+    --------
+    sksep.metrics.si_sdr : The NumPy metric, in float64.
+
     Examples
     --------
     >>> import torch
@@ -55,6 +59,10 @@ def pairwise_neg_si_sdr(estimate, reference):
     pairwise : torch.Tensor of shape (batch, n_sources, n_sources)
         ``pairwise[b, i, j]`` is the loss of estimate ``j`` against
         reference ``i``, the input of :func:`pit_loss`.
+
+    See Also
+    --------
+    pit_loss : Best-permutation loss from these values.
 
     Examples
     --------
@@ -88,6 +96,11 @@ def pit_loss(pairwise):
         over its sources).
     perms : torch.Tensor of shape (batch, n_sources)
         Index of the estimate assigned to each reference.
+
+    See Also
+    --------
+    pairwise_neg_si_sdr : Its usual input.
+    sksep.metrics.solve_permutation : The same assignment in NumPy.
 
     Examples
     --------
@@ -129,6 +142,11 @@ class SeparationLoss(torch.nn.Module):
         Utterance-level PIT (:func:`pit_loss`) or fixed output order.
     n_fft, hop_length, window, center, pad_mode
         The separator's STFT, used on the references for spectral losses.
+
+    See Also
+    --------
+    pit_loss : The permutation-invariant reduction.
+    SpectralSeparator : The module whose outputs it scores.
 
     Examples
     --------

@@ -36,6 +36,11 @@ class MaskNet(nn.Module):
     activation : {'sigmoid', 'softmax'}, default='sigmoid'
         Independent masks in [0, 1], or masks summing to 1 across sources.
 
+    See Also
+    --------
+    sksep.neural.MaskEstimator : The scikit-learn estimator built on it.
+    SpectralSeparator : Turns its masks into waveforms.
+
     Examples
     --------
     >>> import torch
@@ -110,6 +115,11 @@ class CNNAutoencoder(nn.Module):
         Units of the shared fully connected layer.
     eps : float, default=1e-8
         Smoothing of the ratio masks.
+
+    See Also
+    --------
+    sksep.neural.CNNAutoencoderSeparator : The scikit-learn estimator built on it.
+    SpectralSeparator : Runs it on segments of a mixture's STFT.
 
     Examples
     --------
@@ -187,6 +197,11 @@ class SpectralSeparator(nn.Module):
         ``t * hop_length``.
     pad_mode : str, default='reflect'
         Padding of the centred STFT.
+
+    See Also
+    --------
+    MaskNet : A recurrent or convolutional mask network.
+    CNNAutoencoder : A spectrogram CNN mask network.
 
     Examples
     --------

@@ -28,6 +28,11 @@ def ideal_mask_separation(sources, *, kind="irm", stft=None):
     -------
     estimates : ndarray of shape (n_clips, n_sources, n_times)
 
+    See Also
+    --------
+    STFTTransformer : The STFT the masks live on.
+    sksep.neural.MaskEstimator : A learnt estimate of such masks.
+
     Examples
     --------
     >>> import numpy as np
