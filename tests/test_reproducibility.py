@@ -89,3 +89,20 @@ def test_pickle_and_joblib_round_trips_give_identical_outputs(name, data, tmp_pa
         else:
             out = loaded.transform(clips[:4] + clips[20:24])
         np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("name", ["ica-parallel", "stft-griffin-lim", "mask-blstm"])
+def test_pickles_from_another_sksep_version_warn(name, data):
+    from sksep.pretrained import SksepVersionWarning
+
+    est, expected = _fit_and_apply(clone(ESTIMATORS[name]), data)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SksepVersionWarning)
+        pickle.loads(pickle.dumps(est))          # same version: silent
+    state = est.__getstate__()
+    state["_sksep_version"] = "0.0.1"
+    old = type(est).__new__(type(est))
+    with pytest.warns(SksepVersionWarning, match="pickled by sksep 0.0.1"):
+        old.__setstate__(state)

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._persistence import VersionedPickleMixin
 from .._validation import reject_bool
 from . import _core
 
@@ -175,7 +176,8 @@ def _canonical_order(components, mixing, source_var):
     return components[order] * sign[:, None], mixing * sign
 
 
-class FastICASeparator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class FastICASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
+                       TransformerMixin, BaseEstimator):
     """Separate an instantaneous multi-microphone mixture with FastICA.
 
     FastICA written from scratch on numpy and scipy, with scikit-learn's

@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._persistence import VersionedPickleMixin
 from .._validation import check_finite, check_signal, pcm_to_float, reject_bool
 
 _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
@@ -27,7 +28,7 @@ def _default_stft():
     return STFTTransformer(n_fft=256, hop_length=64)
 
 
-class NeuralSeparatorMixin(TransformerMixin, BaseEstimator):
+class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     """Fit on clean clips, separate mixtures: the deep separators' contract.
 
     Subclasses define ``_build_mask_net(n_freqs, n_sources)``,

@@ -14,7 +14,9 @@ Free Spoken Digit Dataset (8 kHz English speech, CC BY-SA 4.0; see
 held-out test speakers. A file is a :func:`torch.save` dictionary of plain
 types and tensors, read with ``weights_only=True`` (no pickled code runs),
 mapped to any device, and versioned: a file written by an incompatible
-version raises a clear error rather than loading silently wrong.
+version raises a clear error rather than loading silently wrong. Pickles
+(pickle, joblib) of every sksep estimator record the sksep version too, and
+loading one written by another version emits :class:`SksepVersionWarning`.
 """
 
 import json
@@ -23,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["list_models", "load", "save"]
+from .._persistence import SksepVersionWarning
+
+__all__ = ["SksepVersionWarning", "list_models", "load", "save"]
 
 FORMAT_VERSION = 1
 _DATA = "data"

@@ -14,12 +14,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._persistence import VersionedPickleMixin
 from .._validation import check_finite, reject_bool
 
 _AMIN = 1e-10  # power floor of output='db'
 
 
-class STFTTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class STFTTransformer(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
+                      TransformerMixin, BaseEstimator):
     """Short-time Fourier transform of a batch of mono clips, and back.
 
     Each row of ``X`` is one clip; ``transform`` returns its spectrogram
