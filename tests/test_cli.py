@@ -125,6 +125,7 @@ def test_separate_mono_with_the_pretrained_model_keeps_rate_and_length(tmp_path,
     res = sksep("separate", inputs / "mono.wav", "-o", "out", "--chunk-seconds", "1",
                 cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+    assert "swap voices at pauses" in res.stderr  # the model's limit is stated
     x, sr = read_audio(inputs / "mono.wav")
     for k in (1, 2):
         y, ysr = read_audio(tmp_path / "out" / f"mono_source{k}.wav")
