@@ -275,7 +275,7 @@ def _separate_mono(model, data, sr, args):
             f"the recording is too short: {x.size} samples at {model_sr} Hz, the "
             f"model needs at least {model.stft_.n_fft}."
         )
-    if args.model is None and x.size > 2 * model_sr and not args.quiet:
+    if args.model is None and x.size > model_sr and not args.quiet:
         print("note: the shipped models separate short overlapping utterances "
               "well; on longer\ncontinuous speech their outputs can swap voices "
               "at pauses (see sksep.pretrained.list_models())", file=sys.stderr)
