@@ -63,7 +63,7 @@ numpydoc_validation_exclude = {
     r"\.__init__$", r"\.set_output$", r"\.set_params$", r"\.get_params$",
     r"\.get_metadata_routing$", r"\.set_\w+_request$", r"\.fit_transform$",
     r"\.get_feature_names_out$", r"\.__sklearn_tags__$", r"\.forward$",
-    r"\.BSSEvalResult", r"\.FSDD_SPEAKERS$",
+    r"\.BSSEvalResult", r"\.FSDD_SPEAKERS$", r"Warning\.(add_note|with_traceback)$",
     # methods document their parameters; the class Examples show their use
     r"\.(fit|partial_fit|transform|inverse_transform|separate|predict_masks|score"
     r"|to_spectrogram|from_spectrogram)$",
