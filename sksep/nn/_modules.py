@@ -237,24 +237,32 @@ class SpectralSeparator(nn.Module):
             return self.mask_net(features)
         return self._segmented(features, segment)
 
-    def _segmented(self, features, segment):
+    def _segmented(self, features, segment, group=512):
+        """Masks of overlapping segments (hop = segment // 2), joined by a
+        weighted overlap-add. Without gradients the segments go through the
+        network ``group`` at a time, so memory does not grow with length."""
         batch, n_frames, n_freqs = features.shape
         hop = max(segment // 2, 1)
         n_seg = 1 + max(0, math.ceil((n_frames - segment) / hop))
         total = segment + (n_seg - 1) * hop
         floor = math.log(_LOG_EPS)
         padded = nn.functional.pad(features, (0, 0, 0, total - n_frames), value=floor)
-        segs = padded.unfold(1, segment, hop)  # (B, n_seg, F, segment)
-        segs = segs.permute(0, 1, 3, 2).reshape(batch * n_seg, segment, n_freqs)
-        masks = self.mask_net(segs)  # (B * n_seg, S, segment, F)
-        n_src = masks.shape[1]
-        masks = masks.reshape(batch, n_seg, n_src, segment, n_freqs)
+        segs = padded.unfold(1, segment, hop)  # (B, n_seg, F, segment), a view
         w = _segment_weights(segment, features.device, features.dtype)
+        n_src = self.mask_net.n_sources
         out = features.new_zeros(batch, n_src, total, n_freqs)
         norm = features.new_zeros(total)
-        for s in range(n_seg):
-            out[:, :, s * hop:s * hop + segment] += masks[:, s] * w[:, None]
-            norm[s * hop:s * hop + segment] += w
+        step = n_seg if torch.is_grad_enabled() else group
+        for first in range(0, n_seg, step):
+            part = segs[:, first:first + step]
+            k = part.shape[1]
+            masks = self.mask_net(part.permute(0, 1, 3, 2).reshape(
+                batch * k, segment, n_freqs))             # (B * k, S, segment, F)
+            masks = masks.reshape(batch, k, n_src, segment, n_freqs) * w[:, None]
+            for s in range(k):
+                start = (first + s) * hop
+                out[:, :, start:start + segment] += masks[:, s]
+                norm[start:start + segment] += w
         return (out / norm[:, None])[:, :, :n_frames]
 
     def decode(self, masked_spec, geo):
