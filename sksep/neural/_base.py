@@ -137,10 +137,9 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             Process the signal in overlapping chunks of this many samples,
             so memory stays bounded on long recordings. 'auto' uses chunks
             of 2**18 samples (33 s at 8 kHz) for longer signals: a 10-minute
-            recording then needs about 100 MB of working memory with the
-            shipped BLSTM and 250 MB with the CNN, against 0.7 GB and
-            2.8 GB whole (``benchmarks/README.md``). None processes the
-            signal whole. With permutation-invariant training a chunk's outputs
+            recording then needs about 100 MB of working memory with either
+            shipped model, against 0.7 GB whole (``benchmarks/README.md``).
+            None processes the signal whole. With permutation-invariant training a chunk's outputs
             can come in any order; each chunk is reordered to match the
             previous one on their overlap (the order that maximises the
             correlation of the overlapping samples), then the chunks are

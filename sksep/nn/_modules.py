@@ -237,10 +237,12 @@ class SpectralSeparator(nn.Module):
             return self.mask_net(features)
         return self._segmented(features, segment)
 
-    def _segmented(self, features, segment, group=512):
+    def _segmented(self, features, segment, group=64):
         """Masks of overlapping segments (hop = segment // 2), joined by a
         weighted overlap-add. Without gradients the segments go through the
-        network ``group`` at a time, so memory does not grow with length."""
+        network ``group`` at a time (the decoder's last layer holds
+        freq_filters x n_freqs x segment values per segment and source), so
+        memory does not grow with length."""
         batch, n_frames, n_freqs = features.shape
         hop = max(segment // 2, 1)
         n_seg = 1 + max(0, math.ceil((n_frames - segment) / hop))
