@@ -22,6 +22,11 @@ _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 _AUTO_CHUNK = 1 << 18  # samples per chunk of separate(chunk_size="auto")
 
 
+def _tuples(params):
+    """Saved parameters with lists turned back into the tuples they were."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
 def _default_stft():
     from ..spectral import STFTTransformer
 
@@ -139,8 +144,9 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             of 2**18 samples (33 s at 8 kHz) for longer signals: a 10-minute
             recording then needs about 100 MB of working memory with either
             shipped model, against 0.7 GB whole (``benchmarks/README.md``).
-            None processes the signal whole. With permutation-invariant training a chunk's outputs
-            can come in any order; each chunk is reordered to match the
+            None processes the signal whole. With permutation-invariant
+            training a chunk's outputs can come in any order; each chunk is
+            reordered to match the
             previous one on their overlap (the order that maximises the
             correlation of the overlapping samples), then the chunks are
             cross-faded.
@@ -153,12 +159,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         -------
         S : ndarray of shape (n_sources, n_times) or (n_clips, n_sources, n_times)
         """
-        check_is_fitted(self)
-        X = pcm_to_float(check_signal(
-            X, "Mixtures", "waveform (n_times,) or batch (n_clips, n_times)"))
-        dtype = np.float64 if X.dtype == np.float64 else np.float32
-        Xb = np.atleast_2d(X).astype(dtype, copy=False)
-        check_finite(Xb)
+        X, Xb = self._check_mixtures(X)
+        dtype = Xb.dtype
         if isinstance(chunk_size, str):
             if chunk_size != "auto":
                 raise ValueError(
@@ -178,6 +180,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         Parameters
         ----------
         X : array-like of shape (n_times,) or (n_clips, n_times)
+            Mixtures, as in :meth:`separate` (integer arrays are PCM audio).
 
         Returns
         -------
@@ -186,13 +189,23 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             The mask of each source on the fitted STFT's grid (frequency
             rows, as :meth:`STFTTransformer.to_spectrogram` lays them out).
         """
-        check_is_fitted(self)
-        X = check_signal(X, "Mixtures",
-                         "waveform (n_times,) or batch (n_clips, n_times)")
-        Xb = np.atleast_2d(X).astype(np.float32, copy=False)
-        check_finite(Xb)
+        X, Xb = self._check_mixtures(X)
         masks = np.swapaxes(self._separate(Xb, key="masks"), -1, -2)
         return masks[0] if X.ndim == 1 else masks
+
+    def _check_mixtures(self, X):
+        """Fitted check and validation shared by separate and predict_masks.
+
+        Returns the checked input (integer PCM scaled to floats) and its
+        2-D float32 or float64 batch view.
+        """
+        check_is_fitted(self)
+        X = pcm_to_float(check_signal(
+            X, "Mixtures", "waveform (n_times,) or batch (n_clips, n_times)"))
+        dtype = np.float64 if X.dtype == np.float64 else np.float32
+        Xb = np.atleast_2d(X).astype(dtype, copy=False)
+        check_finite(Xb)
+        return X, Xb
 
     def _separate_chunked(self, X, size, overlap, progress):
         from ..metrics import solve_permutation
@@ -324,20 +337,16 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
     def _from_state(cls, state, device="cpu"):
         from ..spectral import STFTTransformer
 
-        params = {k: tuple(v) if isinstance(v, list) else v
-                  for k, v in state["params"].items()}
+        params = _tuples(state["params"])
         unknown = set(params) - set(cls().get_params(deep=False))
         if unknown:
             raise ValueError(
                 f"The saved {cls.__name__} has parameters this version does not "
                 f"know: {sorted(unknown)}; it was written by another sksep version."
             )
-        stft_params = {k: tuple(v) if isinstance(v, list) else v
-                       for k, v in state["stft_params"].items()}
-        stft = STFTTransformer(**stft_params)
-        user_stft = (None if state["stft"] is None else STFTTransformer(
-            **{k: tuple(v) if isinstance(v, list) else v
-               for k, v in state["stft"].items()}))
+        stft = STFTTransformer(**_tuples(state["stft_params"]))
+        user_stft = (None if state["stft"] is None
+                     else STFTTransformer(**_tuples(state["stft"])))
         est = cls(**params, stft=user_stft)
         est.set_params(device=device)
         fitted = state["fitted"]
