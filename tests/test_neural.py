@@ -100,7 +100,7 @@ def test_transform_and_separate_layouts(demo_clips):
     assert est.separate(np.zeros((2, 37))).shape == (2, 2, 37)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "tcn"])
+@pytest.mark.parametrize("kind", ["lstm", "causal-tcn"])
 def test_causal_variants_do_not_look_ahead(demo_clips, kind):
     # changing the end of a mixture must not change the masks of its start
     X, y = demo_clips

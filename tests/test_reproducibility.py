@@ -27,7 +27,7 @@ ESTIMATORS = {
     "mask-lstm-softmax": MaskEstimator(hidden_size=8, kind="lstm",
                                        mask_activation="softmax", loss="psa",
                                        max_epochs=2, stft=SMALL_STFT, random_state=3),
-    "mask-tcn": MaskEstimator(hidden_size=8, kind="tcn", loss="magnitude", max_epochs=2,
+    "mask-tcn": MaskEstimator(hidden_size=8, kind="causal-tcn", loss="magnitude", max_epochs=2,
                               stft=SMALL_STFT, speed_perturb=(0.9, 1.1), random_state=3),
     "cnn-class-fixed": CNNAutoencoderSeparator(freq_filters=4, time_filters=4,
                                                bottleneck=8, segment_frames=8,

@@ -1,6 +1,7 @@
 """Mixture generation and loaders of local corpora (nothing is downloaded)."""
 
 from ._fsdd import FSDD_SPEAKERS, load_demo, load_fsdd, load_fsdd_sources
+from ._speech8k import SPEECH8K_SPLITS, load_speech8k
 from ._mixtures import (
     fix_length,
     make_clip_mixtures,
@@ -10,10 +11,12 @@ from ._mixtures import (
 
 __all__ = [
     "FSDD_SPEAKERS",
+    "SPEECH8K_SPLITS",
     "fix_length",
     "load_demo",
     "load_fsdd",
     "load_fsdd_sources",
+    "load_speech8k",
     "make_clip_mixtures",
     "make_instantaneous_mixture",
     "random_mixing_matrix",

@@ -46,6 +46,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         "permutation_invariant": ["boolean"],
         "snr_db": [tuple, list],
         "shift": [Interval(Real, 0, 1, closed="both")],
+        "segment_length": [None, Interval(Integral, 1, None, closed="left")],
+        "gradient_clip": [None, Interval(Real, 0, None, closed="neither")],
         "speed_perturb": [None, tuple, list],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -61,17 +63,24 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
 
     # -- the contract ------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, validation=None):
         """Train on clean single-source clips, mixing them on the fly.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_times)
-            Clean clips, one voice or sound per clip, all of one length.
+        X : array-like of shape (n_clips, n_times), or list of 1-D arrays
+            Clean clips, one voice or sound per clip, all of one length;
+            with ``segment_length`` set, clips of any lengths (for example
+            whole recordings of continuous speech).
         y : array-like of shape (n_clips,), default=None
             Label per clip (speaker or class). Mixtures combine clips of
             different labels; a class-fixed separator has one output per
             label, in the order of ``classes_``.
+        validation : (X_valid, y_valid), default=None
+            Clean clips (and labels) to build the fixed validation mixtures
+            from, for example recordings of other speakers, instead of
+            holding out ``valid_fraction`` of ``X``: early stopping then
+            selects for voices the network has not heard.
 
         Returns
         -------
@@ -79,33 +88,37 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         """
         self._validate_params()
         if self.warm_start and hasattr(self, "net_"):
-            return self.partial_fit(X, y)
+            return self.partial_fit(X, y, validation=validation)
         X, y = self._check_clips(X, y, reset=True)
+        valid = self._check_validation(validation)
         import torch
 
         with torch.random.fork_rng(devices=[]):
-            self._fit(X, y)
+            self._fit(X, y, valid)
         return self
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, *, validation=None):
         """Continue training for ``max_epochs`` more epochs (fits if unfitted).
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_times)
+        X : array-like of shape (n_clips, n_times), or list of 1-D arrays
         y : array-like of shape (n_clips,), default=None
+        validation : (X_valid, y_valid), default=None
+            As in :meth:`fit`.
 
         Returns
         -------
         self
         """
         if not hasattr(self, "net_"):
-            return self.fit(X, y)
+            return self.fit(X, y, validation=validation)
         X, y = self._check_clips(X, y, reset=False)
+        valid = self._check_validation(validation)
         import torch
 
         with torch.random.fork_rng(devices=[]):
-            self._train(X, y)
+            self._train(X, y, valid)
         return self
 
     def transform(self, X):
@@ -353,6 +366,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         est.n_features_in_ = fitted["n_features_in_"]
         est.n_sources_ = fitted["n_sources_"]
         est.n_epochs_ = fitted["n_epochs_"]
+        est._epoch_offset = fitted["n_epochs_"]
         est._seed = fitted["seed"]
         if fitted["classes_"] is not None:
             est.classes_ = np.asarray(fitted["classes_"])
@@ -378,7 +392,59 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
     def _class_fixed(self):
         return not self.permutation_invariant
 
-    def _check_clips(self, X, y, reset):
+    def _check_validation(self, validation):
+        if validation is None:
+            return None
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise ValueError(
+                "validation must be a pair (X_valid, y_valid) of clean clips and "
+                f"their labels (y_valid may be None), got {type(validation).__name__}."
+            )
+        return self._check_clips(*validation, reset=False, name="X_valid")
+
+    def _check_ragged(self, X, y, reset, name):
+        """Clips of any lengths (``segment_length`` set): an object array."""
+        if not isinstance(X, (list, tuple)):
+            X = np.asarray(X) if not isinstance(X, np.ndarray) else X
+        if isinstance(X, np.ndarray) and X.dtype != object and X.ndim != 2:
+            raise ValueError(
+                f"{name} must be clips (n_clips, n_times) or a list of 1-D "
+                f"waveforms, got shape {X.shape}."
+            )
+        clips = np.empty(len(X), dtype=object)
+        for i, clip in enumerate(X):
+            reject_bool(clip, f"{name}[{i}]")
+            clip = pcm_to_float(check_signal(clip, f"{name}[{i}]", "1-D waveform",
+                                             ndims=(1,)))
+            clip = np.asarray(clip, dtype=np.float32)
+            check_finite(clip, f"{name}[{i}]")
+            clips[i] = clip
+        if len(clips) == 0:
+            raise ValueError(f"{name} holds no clip.")
+        if y is not None:
+            y = np.asarray(y)
+            if y.ndim != 1 or len(y) != len(clips):
+                raise ValueError(
+                    f"y must be one label per clip, shape ({len(clips)},), got "
+                    f"{y.shape}."
+                )
+        if reset:
+            self.n_features_in_ = int(self.segment_length)
+        return clips, y
+
+    def _check_clips(self, X, y, reset, name="X"):
+        if self.segment_length is not None:
+            return self._check_labels(*self._check_ragged(X, y, reset, name))
+        if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray)
+                                            and X.dtype == object):
+            lengths = sorted({np.shape(c)[0] if np.ndim(c) == 1 else -1 for c in X})
+            if len(lengths) > 1 and lengths[0] > 0:
+                raise ValueError(
+                    f"{name} holds clips of different lengths ({lengths[0]} to "
+                    f"{lengths[-1]} samples); set segment_length to train on "
+                    "random segments of that many samples, or cut the clips "
+                    "to one length (sksep.datasets.fix_length)."
+                )
         if y is None:
             reject_bool(X)
             X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
@@ -391,6 +457,9 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
                 raise ValueError(
                     f"y must be one label per clip, shape (n_clips,), got {y.shape}."
                 )
+        return self._check_labels(X, y)
+
+    def _check_labels(self, X, y):
         if y is None and self._class_fixed():
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target "
@@ -418,6 +487,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             X, codes, n_sources=self.n_sources_, class_fixed=self._class_fixed(),
             snr_db=(float(low), float(high)), shift=self.shift, seed=seed,
             fixed=fixed, speed=None if fixed else self._speed_range(),
+            segment=self.segment_length,
         )
 
     def _speed_range(self):
@@ -438,7 +508,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, valid=None):
         import torch
 
         if len(self.snr_db) != 2 or not self.snr_db[0] <= self.snr_db[1]:
@@ -460,16 +530,27 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
                     f"n_sources={self.n_sources_} but X has {len(X)} sample(s) "
                     "(clips): each training mixture needs that many clips."
                 )
+            if y is not None and len(np.unique(y)) < 2:
+                warnings.warn(
+                    f"y holds a single label ({np.unique(y).tolist()[0]!r}): every "
+                    "training mixture is one voice mixed with itself, which "
+                    "teaches the network nothing about telling voices apart. "
+                    "Give clips of at least 2 speakers.", UserWarning, stacklevel=3)
         stft = self.stft if self.stft is not None else _default_stft()
-        if X.shape[1] < stft.n_fft:
+        n_times = self.n_features_in_ if self.segment_length is None else int(
+            self.segment_length)
+        if n_times < stft.n_fft:
+            what = ("segment_length" if self.segment_length is not None
+                    else "samples per clip")
             raise ValueError(
-                f"X has {X.shape[1]} feature(s) (samples per clip), fewer than the "
+                f"X has {n_times} feature(s) ({what}), fewer than the "
                 f"STFT's n_fft={stft.n_fft}: the clips are too short for one frame."
             )
         self.stft_ = clone(stft)
-        self.stft_.set_params(output="complex").fit(X[:1])
+        self.stft_.set_params(output="complex").fit(
+            np.zeros((1, n_times), dtype=np.float32))
         self.net_ = self._build_net()
-        self._train(X, y)
+        self._train(X, y, valid)
 
     def _build_net(self):
         import torch
@@ -498,7 +579,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         )
         return net.initialize()
 
-    def _train(self, X, y):
+    def _train(self, X, y, valid=None):
         """Train ``net_`` for ``max_epochs`` more epochs (fresh or continued).
 
         Mixture draws and batch order are seeded from ``random_state`` and
@@ -506,7 +587,12 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         reproducible as a fresh one and draws new mixtures.
         """
         import torch
-        from skorch.callbacks import EarlyStopping, EpochScoring, ProgressBar
+        from skorch.callbacks import (
+            EarlyStopping,
+            EpochScoring,
+            GradientNormClipping,
+            ProgressBar,
+        )
         from skorch.helper import predefined_split
 
         from ._callbacks import EpochCounter, valid_si_sdr
@@ -516,11 +602,17 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         rng = np.random.default_rng(self._seed)
         n_valid = int(round(self.valid_fraction * n))
         callbacks = []
-        if n_valid >= 1 and n - n_valid >= 1:
-            order = rng.permutation(n)
-            valid_idx, train_idx = order[:n_valid], order[n_valid:]
-            sub = None if codes is None else codes[valid_idx]
-            valid = self._dataset(X[valid_idx], sub, seed=self._seed + 1, fixed=True)
+        if valid is not None or (n_valid >= 1 and n - n_valid >= 1):
+            if valid is not None:
+                train_idx = np.arange(n)
+                valid = self._dataset(valid[0], self._encode(valid[1]),
+                                      seed=self._seed + 1, fixed=True)
+            else:
+                order = rng.permutation(n)
+                valid_idx, train_idx = order[:n_valid], order[n_valid:]
+                sub = None if codes is None else codes[valid_idx]
+                valid = self._dataset(X[valid_idx], sub, seed=self._seed + 1,
+                                      fixed=True)
             self.net_.train_split = predefined_split(valid)
             callbacks += [
                 ("valid_si_sdr", EpochScoring(partial(
@@ -537,17 +629,21 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             self.net_.train_split = None
         train = self._dataset(X[train_idx], None if codes is None else codes[train_idx],
                               seed=self._seed)
-        done = len(self.net_.history)
+        # epochs trained before, also in an earlier process (a loaded file)
+        done = getattr(self, "_epoch_offset", 0) + len(self.net_.history)
         train.epoch = done
         torch.manual_seed(self._seed + done)
         callbacks.append(("epoch_counter", EpochCounter(train)))
+        if self.gradient_clip is not None:
+            callbacks.append(("gradient_clip", GradientNormClipping(
+                gradient_clip_value=float(self.gradient_clip))))
         if self.verbose and int(self.verbose) > 1:
             callbacks.append(("progress_bar", ProgressBar()))
         self.net_.callbacks, self.net_.max_epochs = callbacks, self.max_epochs
         self.net_.verbose = int(self.verbose)
         self.net_.initialize_callbacks()
         self.net_.partial_fit(train, None)
-        self.n_epochs_ = len(self.net_.history)
+        self.n_epochs_ = getattr(self, "_epoch_offset", 0) + len(self.net_.history)
 
     def _separate(self, X, key="wave"):
         import torch
@@ -556,10 +652,12 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         module.eval()
         device = next(module.parameters()).device
         out = []
+        # one mixture at a time: an output never depends on which other
+        # mixtures share its batch (float32 kernels differ by batch size)
         with torch.no_grad():
-            for start in range(0, len(X), max(self.batch_size, 1)):
-                xb = torch.as_tensor(np.asarray(X[start:start + self.batch_size],
-                                                dtype=np.float32), device=device)
+            for clip in X:
+                xb = torch.as_tensor(np.asarray(clip, dtype=np.float32)[None],
+                                     device=device)
                 out.append(module(xb)[key].cpu().numpy())
         return np.concatenate(out).astype(np.float64 if X.dtype == np.float64
                                           else np.float32)

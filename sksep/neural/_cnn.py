@@ -106,8 +106,8 @@ valid_fraction, patience, device, warm_start, verbose, random_state
     def __init__(self, n_sources=2, *, stft=None, segment_frames=32,
                  freq_filters=32, time_filters=16, time_kernel=5, bottleneck=128,
                  loss="magnitude", permutation_invariant=False,
-                 snr_db=(-5.0, 5.0), shift=0.25, speed_perturb=None,
-                 max_epochs=20, batch_size=16,
+                 snr_db=(-5.0, 5.0), shift=0.25, segment_length=None,
+                 gradient_clip=None, speed_perturb=None, max_epochs=20, batch_size=16,
                  lr=1e-3, optimizer="adam", valid_fraction=0.1, patience=5,
                  device="cpu", warm_start=False, verbose=0, random_state=None):
         self.n_sources = n_sources
@@ -121,6 +121,10 @@ valid_fraction, patience, device, warm_start, verbose, random_state
         self.permutation_invariant = permutation_invariant
         self.snr_db = snr_db
         self.shift = shift
+        self.segment_length = segment_length
+        self.gradient_clip = gradient_clip
+        self.segment_length = segment_length
+        self.gradient_clip = gradient_clip
         self.speed_perturb = speed_perturb
         self.max_epochs = max_epochs
         self.batch_size = batch_size

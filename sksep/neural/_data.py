@@ -21,12 +21,23 @@ class MixtureDataset(torch.utils.data.Dataset):
     and tempo together, as tape does): new voices for the network, the
     usual lever against memorising the training speakers.
 
+    ``segment`` (samples) cuts every clip of a mixture to a random segment
+    of that length (a clip shorter than ``segment`` is placed at a random
+    offset in silence), so ``clips`` may be a sequence of 1-D arrays of
+    different lengths: continuous recordings give new excerpts every epoch.
+
     Returns ``(mixture (n_times,), sources (n_sources, n_times))`` float32.
     """
 
     def __init__(self, clips, labels, *, n_sources, class_fixed, snr_db, shift,
-                 seed, fixed=False, speed=None):
-        self.clips = np.ascontiguousarray(clips, dtype=np.float32)
+                 seed, fixed=False, speed=None, segment=None):
+        if segment is None:
+            self.clips = np.ascontiguousarray(clips, dtype=np.float32)
+            self.n_times = self.clips.shape[1]
+        else:
+            self.clips = [np.asarray(c, dtype=np.float32) for c in clips]
+            self.n_times = int(segment)
+        self.segment = segment
         self.labels = labels
         self.n_sources, self.class_fixed = n_sources, class_fixed
         self.snr_db, self.shift, self.seed, self.fixed = snr_db, shift, seed, fixed
@@ -55,8 +66,22 @@ class MixtureDataset(torch.utils.data.Dataset):
                 chosen.append(rng.integers(n))
         return list(enumerate(chosen, start=1))
 
+    def _excerpt(self, rng, j):
+        clip = self.clips[j]
+        n, size = len(clip), self.n_times
+        if self.segment is None or n == size:
+            return clip.astype(np.float64)
+        out = np.zeros(size)
+        if n > size:
+            start = int(rng.integers(n - size + 1))
+            out[:] = clip[start:start + size]
+        else:
+            start = int(rng.integers(size - n + 1))
+            out[start:start + n] = clip
+        return out
+
     def _clip(self, rng, j):
-        clip = self.clips[j].astype(np.float64)
+        clip = self._excerpt(rng, j)
         if self.speed is None:
             return clip
         import librosa
@@ -72,7 +97,7 @@ class MixtureDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         rng = np.random.default_rng([self.seed, 0 if self.fixed else self.epoch, i])
-        n_times = self.clips.shape[1]
+        n_times = self.n_times
         sources = np.zeros((self.n_sources, n_times), dtype=np.float32)
         slot0 = int(self.labels[i]) if self.class_fixed else 0
         first = self._clip(rng, i)

@@ -29,12 +29,14 @@ class MaskEstimator(NeuralSeparatorMixin):
         ``STFTTransformer(n_fft=256, hop_length=64)``. Tunable as
         ``stft__n_fft`` in a grid search.
     hidden_size : int, default=128
-        LSTM units per direction (or convolution channels).
+        LSTM units per direction, or the TCN's bottleneck channels.
     num_layers : int, default=2
-        Recurrent or convolutional layers.
-    kind : {'blstm', 'lstm', 'tcn'}, default='blstm'
-        Bidirectional LSTM (offline), unidirectional LSTM or causal dilated
-        convolutions (both causal, for low latency).
+        LSTM layers, or TCN blocks (dilations 1 to 128, repeated).
+    kind : {'blstm', 'lstm', 'tcn', 'causal-tcn'}, default='blstm'
+        Bidirectional LSTM (offline); unidirectional LSTM (causal); a
+        temporal convolutional network of dilated depthwise convolutions
+        as in Conv-TasNet, over STFT frames (offline); or that network with
+        causal convolutions (low latency). See :class:`sksep.nn.MaskNet`.
     mask_activation : {'sigmoid', 'softmax'}, default='sigmoid'
         Independent masks in [0, 1], or masks that sum to 1 across sources.
     loss : {'si_sdr', 'magnitude', 'psa'}, default='si_sdr'
@@ -51,6 +53,17 @@ class MaskEstimator(NeuralSeparatorMixin):
     shift : float, default=0.25
         Largest random time shift of the other clips, as a fraction of the
         clip length.
+    segment_length : int, default=None
+        Samples per training mixture. None uses the clips as they are (all
+        of one length). An int draws, every epoch, a random segment of this
+        length from each clip of a mixture (clips that are shorter sit at a
+        random offset in silence), so ``fit`` accepts clips of different
+        lengths, such as whole recordings of continuous speech; the
+        permutation-invariant loss then holds each output on one voice over
+        the whole segment. ``n_features_in_`` is then ``segment_length``.
+    gradient_clip : float, default=None
+        Clip the gradient's norm to this value at every step (skorch's
+        ``GradientNormClipping``); None does not clip.
     speed_perturb : (float, float), default=None
         Range of random playback speeds of the training clips (for example
         ``(0.9, 1.1)``), resampled with librosa: pitch and tempo change
@@ -122,13 +135,14 @@ class MaskEstimator(NeuralSeparatorMixin):
         "n_sources": [Interval(Integral, 1, None, closed="left")],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "kind": [StrOptions({"blstm", "lstm", "tcn"})],
+        "kind": [StrOptions({"blstm", "lstm", "tcn", "causal-tcn"})],
         "mask_activation": [StrOptions({"sigmoid", "softmax"})],
     }
 
     def __init__(self, n_sources=2, *, stft=None, hidden_size=128, num_layers=2,
                  kind="blstm", mask_activation="sigmoid", loss="si_sdr",
                  permutation_invariant=True, snr_db=(-5.0, 5.0), shift=0.25,
+                 segment_length=None, gradient_clip=None,
                  speed_perturb=None, max_epochs=20, batch_size=16, lr=1e-3, optimizer="adam",
                  valid_fraction=0.1, patience=5, device="cpu", warm_start=False,
                  verbose=0, random_state=None):
@@ -142,6 +156,8 @@ class MaskEstimator(NeuralSeparatorMixin):
         self.permutation_invariant = permutation_invariant
         self.snr_db = snr_db
         self.shift = shift
+        self.segment_length = segment_length
+        self.gradient_clip = gradient_clip
         self.speed_perturb = speed_perturb
         self.max_epochs = max_epochs
         self.batch_size = batch_size

@@ -15,8 +15,53 @@ from . import _stft as stft_core
 _LOG_EPS = 1e-8
 
 
+class _FrameNorm(nn.Module):
+    """Layer norm over channels, frame by frame (causal and chunk-invariant)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x):  # (batch, channels, n_frames)
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+class TCNBlock(nn.Module):
+    """One Conv-TasNet block: 1x1 conv, depthwise dilated conv, 1x1 convs.
+
+    ``forward(x (batch, channels, n_frames))`` returns ``(residual, skip)``,
+    each ``(batch, channels, n_frames)``. Causal blocks pad on the left only
+    (frame ``t`` sees frames ``<= t``), others on both sides. Normalisation
+    is per frame, so the output at a frame does not depend on frames
+    outside the receptive field (Luo and Mesgarani, 2019).
+    """
+
+    def __init__(self, channels, hidden, dilation, kernel_size=3, causal=False):
+        super().__init__()
+        self.causal, self.dilation, self.kernel_size = causal, dilation, kernel_size
+        self.inp = nn.Conv1d(channels, hidden, 1)
+        self.act1, self.norm1 = nn.PReLU(), _FrameNorm(hidden)
+        self.depthwise = nn.Conv1d(hidden, hidden, kernel_size, dilation=dilation,
+                                   groups=hidden)
+        self.act2, self.norm2 = nn.PReLU(), _FrameNorm(hidden)
+        self.res = nn.Conv1d(hidden, channels, 1)
+        self.skip = nn.Conv1d(hidden, channels, 1)
+
+    @property
+    def context(self):
+        """Past frames the depthwise convolution needs."""
+        return self.dilation * (self.kernel_size - 1)
+
+    def forward(self, x):
+        h = self.norm1(self.act1(self.inp(x)))
+        pad = self.context
+        h = nn.functional.pad(h, (pad, 0) if self.causal else (pad // 2, pad - pad // 2))
+        h = self.norm2(self.act2(self.depthwise(h)))
+        return x + self.res(h), self.skip(h)
+
+
 class MaskNet(nn.Module):
-    """Recurrent or causal-convolutional mask estimator.
+    """Recurrent or temporal-convolutional mask estimator.
 
     Maps log-magnitude frames ``(batch, n_frames, n_freqs)`` to masks
     ``(batch, n_sources, n_frames, n_freqs)``.
@@ -28,11 +73,16 @@ class MaskNet(nn.Module):
     n_sources : int
         Masks to estimate.
     hidden_size : int, default=128
-        LSTM units per direction, or convolution channels.
+        LSTM units per direction, or the TCN's bottleneck channels (its
+        depthwise convolutions use twice as many).
     num_layers : int, default=2
-    kind : {'blstm', 'lstm', 'tcn'}, default='blstm'
-        Bidirectional LSTM (offline), unidirectional LSTM (causal) or a
-        stack of causal dilated 1-D convolutions (causal, low latency).
+        LSTM layers, or TCN blocks (dilations 1, 2, ..., 128, then again
+        from 1 for every further 8 blocks).
+    kind : {'blstm', 'lstm', 'tcn', 'causal-tcn'}, default='blstm'
+        Bidirectional LSTM (offline), unidirectional LSTM (causal), a
+        temporal convolutional network of dilated depthwise convolutions
+        as in Conv-TasNet (offline, sees past and future frames), or the
+        same network with causal convolutions (low latency).
     activation : {'sigmoid', 'softmax'}, default='sigmoid'
         Independent masks in [0, 1], or masks summing to 1 across sources.
 
@@ -47,6 +97,9 @@ class MaskNet(nn.Module):
     >>> from sksep.nn import MaskNet
     >>> MaskNet(129, 3, hidden_size=16)(torch.rand(2, 50, 129)).shape
     torch.Size([2, 3, 50, 129])
+    >>> MaskNet(65, 2, hidden_size=16, num_layers=4, kind="tcn")(
+    ...     torch.rand(2, 50, 65)).shape
+    torch.Size([2, 2, 50, 65])
     """
 
     def __init__(self, n_freqs, n_sources, hidden_size=128, num_layers=2,
@@ -59,14 +112,24 @@ class MaskNet(nn.Module):
             self.body = nn.LSTM(n_freqs, hidden_size, num_layers=num_layers,
                                 batch_first=True, bidirectional=bidirectional)
             width = hidden_size * (2 if bidirectional else 1)
-        else:
+        elif kind in ("tcn", "causal-tcn"):
             self.inp = nn.Conv1d(n_freqs, hidden_size, 1)
             self.body = nn.ModuleList(
-                nn.Conv1d(hidden_size, hidden_size, 3, dilation=2**i)
+                TCNBlock(hidden_size, 2 * hidden_size, 2 ** (i % 8),
+                         causal=kind == "causal-tcn")
                 for i in range(num_layers)
             )
+            self.skip_act = nn.PReLU()
             width = hidden_size
+        else:
+            raise ValueError(
+                f"kind must be 'blstm', 'lstm', 'tcn' or 'causal-tcn', got {kind!r}."
+            )
         self.out = nn.Linear(width, n_sources * n_freqs)
+
+    @property
+    def causal(self):
+        return self.kind in ("lstm", "causal-tcn")
 
     def forward(self, features):
         h = self.norm(features)
@@ -74,12 +137,18 @@ class MaskNet(nn.Module):
             h, _ = self.body(h)
         else:
             h = self.inp(h.transpose(1, 2))
-            for conv in self.body:  # left padding only: causal
-                pad = conv.dilation[0] * (conv.kernel_size[0] - 1)
-                h = h + torch.relu(conv(nn.functional.pad(h, (pad, 0))))
-            h = h.transpose(1, 2)
-        batch, n_frames, n_freqs = features.shape
-        logits = self.out(h).reshape(batch, n_frames, self.n_sources, n_freqs)
+            skip = 0
+            for block in self.body:
+                h, s = block(h)
+                skip = skip + s
+            h = self.skip_act(skip).transpose(1, 2)
+        return self.activate(self.out(h))
+
+    def activate(self, projected):
+        """Masks ``(batch, n_sources, n_frames, n_freqs)`` from the output
+        layer's ``(batch, n_frames, n_sources * n_freqs)``."""
+        batch, n_frames, _ = projected.shape
+        logits = projected.reshape(batch, n_frames, self.n_sources, -1)
         logits = logits.permute(0, 2, 1, 3)
         if self.activation == "softmax":
             return torch.softmax(logits, dim=1)

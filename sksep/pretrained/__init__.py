@@ -55,9 +55,11 @@ def list_models():
     Examples
     --------
     >>> from sksep.pretrained import list_models
-    >>> sorted(list_models())
-    ['fsdd-2speakers', 'fsdd-2speakers-cnn']
-    >>> list_models()["fsdd-2speakers"]["sample_rate"]
+    >>> sorted(list_models())  # doctest: +NORMALIZE_WHITESPACE
+    ['fsdd-2speakers', 'fsdd-2speakers-cnn', 'speech8k-2voices',
+     'speech8k-2voices-causal-16ms', 'speech8k-2voices-causal-32ms',
+     'speech8k-2voices-causal-8ms', 'speech8k-2voices-cnn']
+    >>> list_models()["speech8k-2voices"]["sample_rate"]
     8000
     """
     return _registry()

@@ -1,0 +1,158 @@
+"""Loader of a local copy of the speech8k corpus (never downloads)."""
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ..io import read_audio
+
+SPEECH8K_SPLITS = ("train", "valid", "test")
+_HOW_TO_GET = (
+    "speech8k is the 8 kHz corpus of read speech by 501 speakers described in "
+    "its README (speechocean762 and LibriSpeech excerpts, split by speaker); "
+    "pass its folder (the one holding files.csv) as data_home or set the "
+    "SKSEP_SPEECH8K environment variable to it. Nothing is downloaded."
+)
+
+
+def _speech8k_folder(data_home):
+    if data_home is None:
+        data_home = os.environ.get("SKSEP_SPEECH8K")
+        if data_home is None:
+            raise FileNotFoundError(
+                "No speech8k folder given: data_home is None and SKSEP_SPEECH8K "
+                "is not set. " + _HOW_TO_GET
+            )
+    root = Path(data_home)
+    for candidate in (root, root / "speech8k"):
+        if (candidate / "files.csv").is_file():
+            return candidate
+    raise FileNotFoundError(f"No speech8k index 'files.csv' in '{root}'. " + _HOW_TO_GET)
+
+
+def _as_set(values, name, allowed=None):
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    values = set(values)
+    if allowed is not None and values - set(allowed):
+        raise ValueError(
+            f"Unknown {name} {sorted(values - set(allowed))}; expected some of "
+            f"{list(allowed)}."
+        )
+    return values
+
+
+def load_speech8k(data_home=None, *, split=None, speakers=None, sex=None,
+                  max_files_per_speaker=None, dtype="float32"):
+    """Load read speech of 501 speakers at 8 kHz from a local folder.
+
+    The speech8k corpus: 3,251 mono 8 kHz recordings (4.2 hours) of read
+    English by 501 speakers, about half women and half men, adults and
+    children, native (LibriSpeech, CC BY 4.0) and non-native
+    (speechocean762) speakers, split by speaker into ``train`` (411
+    speakers), ``valid`` (20) and ``test`` (70): no speaker is in two
+    splits. Fit on ``train``, select models on ``valid``, report on
+    ``test`` only. Nothing is downloaded: the folder must exist locally.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder holding ``files.csv`` and the FLAC files (or its parent).
+        None reads the ``SKSEP_SPEECH8K`` environment variable.
+    split : {'train', 'valid', 'test'} or list of them, default=None
+        Splits to keep; None keeps all.
+    speakers : str or list of str, default=None
+        Speaker ids to keep (``so####`` or ``ls####``); None keeps all.
+    sex : {'F', 'M'}, default=None
+        Keep one sex only; None keeps both.
+    max_files_per_speaker : int, default=None
+        Keep at most this many recordings per speaker (the first ones in
+        the index), for quick experiments.
+    dtype : {'float32', 'float64'}, default='float32'
+        dtype of the waveforms.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``waveforms`` (list of 1-D arrays of varying length, in [-1, 1]),
+        ``speaker``, ``sex``, ``split`` and ``corpus`` (arrays, one entry
+        per waveform), ``filenames``, ``sr`` (8000) and ``DESCR`` (the
+        corpus README, with its sources and licenses), in index order.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder or its index is missing, or a listed file is
+        absent; the message says what the folder must hold.
+    ValueError
+        For an unknown split or sex, or filters that keep no file.
+
+    See Also
+    --------
+    load_fsdd : Spoken digits of 6 speakers.
+    sksep.MaskEstimator : Trains on clips of different lengths with
+        ``segment_length``.
+
+    Examples
+    --------
+    >>> from sksep.datasets import load_speech8k
+    >>> test = load_speech8k("../shared/data/speech8k",
+    ...                      split="test")  # doctest: +SKIP
+    >>> len(set(test.speaker)), test.sr  # doctest: +SKIP
+    (70, 8000)
+    """
+    folder = _speech8k_folder(data_home)
+    keep_split = _as_set(split, "split", SPEECH8K_SPLITS)
+    keep_sex = _as_set(sex, "sex", ("F", "M"))
+    keep_speakers = _as_set(speakers, "speakers")
+    if max_files_per_speaker is not None and int(max_files_per_speaker) < 1:
+        raise ValueError(
+            f"max_files_per_speaker must be a positive int or None, got "
+            f"{max_files_per_speaker!r}."
+        )
+    with open(folder / "files.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    kept, per_speaker = [], {}
+    for row in rows:
+        if keep_split is not None and row["split"] not in keep_split:
+            continue
+        if keep_sex is not None and row["sex"] not in keep_sex:
+            continue
+        if keep_speakers is not None and row["speaker"] not in keep_speakers:
+            continue
+        count = per_speaker.get(row["speaker"], 0)
+        if max_files_per_speaker is not None and count >= max_files_per_speaker:
+            continue
+        per_speaker[row["speaker"]] = count + 1
+        kept.append(row)
+    if not kept:
+        raise ValueError(
+            f"No speech8k recording matches split={split!r}, speakers={speakers!r}, "
+            f"sex={sex!r}."
+        )
+    waveforms, sr = [], None
+    for row in kept:
+        path = folder / row["path"]
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"'{path}' is listed in files.csv but missing: the speech8k "
+                "folder is incomplete."
+            )
+        data, sr = read_audio(path, mono=True, dtype=dtype)
+        waveforms.append(data[:, 0])
+    readme = folder / "README.md"
+    return Bunch(
+        waveforms=waveforms,
+        speaker=np.array([r["speaker"] for r in kept]),
+        sex=np.array([r["sex"] for r in kept]),
+        split=np.array([r["split"] for r in kept]),
+        corpus=np.array([r["corpus"] for r in kept]),
+        filenames=np.array([str(folder / r["path"]) for r in kept]),
+        sr=sr,
+        DESCR=readme.read_text() if readme.is_file() else "",
+    )
