@@ -8,12 +8,13 @@ never trained on nor used for model selection:
   4 s excerpt of a random recording of each (shorter recordings sit at a
   random offset in silence), fully overlapped, the first voice at a level
   drawn from -5 to 5 dB over the second. Seeded.
+  Scores are also given for same-sex and mixed-sex pairs.
 * **60 s conversations**: 10 conversations of two speechocean762 test
-  speakers (the LibriSpeech test speakers have only 12.5 s each): each
-  speaker's sentences follow one another with pauses of 0.3 to 2.5 s, the
-  two tracks start at random offsets, so the voices overlap for part of
-  the time and speak alone for the rest, as in a conversation; one voice
-  is -5 to 5 dB over the other. Scored with ONE permutation for the whole
+  speakers (the LibriSpeech test speakers have only 12.5 s each), built by
+  :func:`sksep.datasets.make_conversation`: each speaker's sentences follow
+  one another with pauses of 0.3 to 2.5 s, the two tracks start at random
+  offsets, so the voices overlap for part of the time and speak alone for
+  the rest, as in a conversation; one voice is -5 to 5 dB over the other. Scored with ONE permutation for the whole
   60 s, so a voice swap anywhere costs quality; ``swaps`` counts the 4 s
   windows (with both voices active) whose best permutation differs from
   the whole recording's.
@@ -43,9 +44,11 @@ def test_mixtures(data, n=300, seconds=4.0, seed=0):
     size = int(seconds * SR)
     speakers = np.unique(test.speaker)
     by = {s: np.flatnonzero(test.speaker == s) for s in speakers}
-    mix, refs = [], []
+    sex = dict(zip(test.speaker, test.sex))
+    mix, refs, same = [], [], []
     for _ in range(n):
         a, b = rng.choice(speakers, 2, replace=False)
+        same.append(sex[a] == sex[b])
         pair = []
         for spk in (a, b):
             clip = test.waveforms[rng.choice(by[spk])]
@@ -63,39 +66,27 @@ def test_mixtures(data, n=300, seconds=4.0, seed=0):
         src = np.stack([s0, s1])
         refs.append(src)
         mix.append(src.sum(0))
-    return np.array(mix, dtype=np.float32), np.array(refs, dtype=np.float32)
+    return (np.array(mix, dtype=np.float32), np.array(refs, dtype=np.float32),
+            np.array(same))
 
 
 def conversations(data, n=10, seconds=60.0, seed=1):
-    from sksep.datasets import load_speech8k
+    from sksep.datasets import load_speech8k, make_conversation
 
     test = load_speech8k(data, split="test")
     rng = np.random.default_rng(seed)
-    size = int(seconds * SR)
-    speakers = np.unique(test.speaker[test.corpus == "speechocean762"])
-    by = {s: np.flatnonzero(test.speaker == s) for s in speakers}
+    keep = test.corpus == "speechocean762"
+    speakers = np.unique(test.speaker[keep])
     mix, refs = [], []
-    for _ in range(n):
+    for i in range(n):
         pair = rng.choice(speakers, 2, replace=False)
-        tracks = []
-        for spk in pair:
-            track = np.zeros(size)
-            t = int(rng.uniform(0, 2.0) * SR)
-            order = rng.permutation(by[spk])
-            k = 0
-            while t < size:
-                clip = test.waveforms[order[k % len(order)]]
-                k += 1
-                stop = min(size, t + len(clip))
-                track[t:stop] = clip[:stop - t]
-                t = stop + int(rng.uniform(0.3, 2.5) * SR)
-            tracks.append(track)
-        s0, s1 = tracks
-        snr = rng.uniform(-5, 5)
-        s1 *= np.sqrt(np.sum(s0**2) / np.sum(s1**2) * 10 ** (-snr / 10))
-        src = np.stack([s0, s1])
-        refs.append(src)
-        mix.append(src.sum(0))
+        utts = [[w for w, s in zip(test.waveforms, test.speaker) if s == spk]
+                for spk in pair]
+        m, r = make_conversation(utts, n_times=int(seconds * SR),
+                                 pauses=(int(0.3 * SR), int(2.5 * SR)),
+                                 snr_db=(-5.0, 5.0), random_state=seed * 1000 + i)
+        mix.append(m)
+        refs.append(r)
     return np.array(mix, dtype=np.float32), np.array(refs, dtype=np.float32)
 
 
@@ -160,14 +151,17 @@ def main():
 
     torch.set_num_threads(1)
     names = args.models or [n for n in list_models() if n.startswith("speech8k")]
-    X4, Y4 = test_mixtures(args.data, n=args.n_mixtures)
+    X4, Y4, same = test_mixtures(args.data, n=args.n_mixtures)
     X60, Y60 = conversations(args.data, n=args.n_conversations)
     results = {}
     for name in names:
         model = load(name)
         t0 = time.perf_counter()
         est4 = model.separate(X4)
-        row = {"si_sdri_4s": sisdri(Y4, est4, X4)}
+        row = {"si_sdri_4s": sisdri(Y4, est4, X4),
+               "si_sdri_4s_same_sex": sisdri(Y4[same], est4[same], X4[same]),
+               "si_sdri_4s_mixed_sex": sisdri(Y4[~same], est4[~same], X4[~same]),
+               "n_same_sex": int(same.sum())}
         row["irm_si_sdri_4s"] = sisdri(
             Y4, ideal_mask_separation(Y4, kind="irm", stft=model.stft_), X4)
         est60 = np.stack([model.separate(x) for x in X60])
@@ -189,6 +183,8 @@ def main():
             registry[name]["metrics"] = {
                 "speech8k test, 4 s mixtures, unseen speakers": {
                     "si_sdri_db": round(row["si_sdri_4s"], 2),
+                    "si_sdri_db_same_sex": round(row["si_sdri_4s_same_sex"], 2),
+                    "si_sdri_db_mixed_sex": round(row["si_sdri_4s_mixed_sex"], 2),
                     "irm_si_sdri_db": round(row["irm_si_sdri_4s"], 2)},
                 "speech8k test, 60 s conversations, unseen speakers": {
                     "si_sdri_db": round(row["si_sdri_60s"], 2),

@@ -2,6 +2,8 @@
 
 import warnings
 
+import numpy as np
+
 from ._version import __version__
 
 
@@ -54,3 +56,14 @@ class VersionedPickleMixin:
                 SksepVersionWarning, stacklevel=2,
             )
         super().__setstate__(state)
+
+
+def _plain(value):
+    """Parameters as plain, weights_only-loadable values (numpy scalars as
+    Python numbers, tuples as lists): shared by the estimators' portable
+    state and :mod:`sksep.pretrained`, below both."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    return value

@@ -33,3 +33,17 @@ def speech_sources(fsdd_home):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+SPEECH8K = Path(os.environ.get("SKSEP_SPEECH8K", ROOT.parent / "shared" / "data" / "speech8k"))
+
+
+@pytest.fixture(scope="session")
+def speech8k_home():
+    """The local speech8k folder, or a skip saying why."""
+    if not (SPEECH8K / "files.csv").is_file():
+        pytest.skip(
+            f"speech8k not found at {SPEECH8K} (set SKSEP_SPEECH8K to the "
+            "folder holding files.csv)."
+        )
+    return SPEECH8K

@@ -1,10 +1,11 @@
 """Mixture generation and loaders of local corpora (nothing is downloaded)."""
 
 from ._fsdd import FSDD_SPEAKERS, load_demo, load_fsdd, load_fsdd_sources
-from ._speech8k import SPEECH8K_SPLITS, load_speech8k
+from ._speech8k import SPEECH8K_SPLITS, load_speech8k, load_speech_demo
 from ._mixtures import (
     fix_length,
     make_clip_mixtures,
+    make_conversation,
     make_instantaneous_mixture,
     random_mixing_matrix,
 )
@@ -17,7 +18,9 @@ __all__ = [
     "load_fsdd",
     "load_fsdd_sources",
     "load_speech8k",
+    "load_speech_demo",
     "make_clip_mixtures",
+    "make_conversation",
     "make_instantaneous_mixture",
     "random_mixing_matrix",
 ]

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._persistence import VersionedPickleMixin
+from .._persistence import VersionedPickleMixin, _plain
 from .._validation import check_finite, check_signal, pcm_to_float, reject_bool
 
 _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
@@ -310,8 +310,6 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
 
     def _to_state(self, half=False):
         """Fitted state as plain values and tensors (see sksep.pretrained)."""
-        from ..pretrained import _plain
-
         check_is_fitted(self)
         params = self.get_params(deep=False)
         if not isinstance(params["optimizer"], str):

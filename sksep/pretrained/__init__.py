@@ -23,7 +23,6 @@ import json
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 
 from .._persistence import SksepVersionWarning
 
@@ -206,12 +205,3 @@ def save(estimator, path, *, metadata=None, overwrite=False, half=False):
     state.update(format="sksep-model", format_version=FORMAT_VERSION,
                  sksep_version=__version__, metadata=metadata)
     atomic_write(path, lambda tmp: torch.save(state, tmp), overwrite=overwrite)
-
-
-def _plain(value):
-    """Parameters as plain, weights_only-loadable values."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
