@@ -35,3 +35,20 @@ def test_stft_example_runs_with_the_stated_shapes():
     assert scope["spec"].shape == (8, 257, 64)
     assert np.abs(scope["back"] - scope["clips"]).max() < 1e-10
     assert scope["activations"].shape == (8, 4)
+
+
+def _block(heading, index=0):
+    text = (ROOT / "README.md").read_text()
+    section = text.split(heading, 1)[1]
+    return section.split("```python\n")[index + 1].split("```", 1)[0]
+
+
+def test_pretrained_separation_example_separates_the_unseen_voices():
+    from sksep.metrics import pit_si_sdr, si_sdr_improvement
+
+    scope = {}
+    exec(compile(_block("### MaskEstimator"), "README.md", "exec"), scope)
+    voices, estimates, mixture = scope["voices"], scope["estimates"], scope["mixture"]
+    assert estimates.shape == voices.shape == (2, mixture.size)
+    _, perm = pit_si_sdr(voices[None], estimates[None])
+    assert np.mean(si_sdr_improvement(voices, estimates[perm[0]], mixture)) > 3.0

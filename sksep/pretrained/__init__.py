@@ -1,14 +1,19 @@
 """Pretrained separators and a portable file format for fitted ones.
 
-Two models ship with sksep, trained on the four training speakers of the
-Free Spoken Digit Dataset (8 kHz English speech, CC BY-SA 4.0; see
-``sksep/pretrained/data/README.md``) by ``scripts/train_pretrained.py``:
+Models ship with sksep (see ``sksep/pretrained/data/README.md`` for their
+data and licenses), written by ``benchmarks/train_pretrained.py``:
 
-``"fsdd-2speakers"``
-    :class:`~sksep.MaskEstimator` (BLSTM 2x128, PIT, SI-SDR loss) for
-    single-microphone mixtures of two voices at 8 kHz.
-``"fsdd-2speakers-cnn"``
+``"speech8k-2voices"`` (the default of ``sksep separate``)
+    :class:`~sksep.MaskEstimator` (TCN over a 32 ms STFT, PIT, SI-SDR loss)
+    for single-microphone mixtures of any two voices at 8 kHz, trained on
+    411 speakers of continuous read speech (speech8k, CC BY 4.0).
+``"speech8k-2voices-cnn"``
     :class:`~sksep.CNNAutoencoderSeparator`, the same task.
+``"speech8k-2voices-causal-8ms"``, ``-16ms``, ``-32ms``
+    Causal TCN mask estimators (STFT windows of 8, 16 and 32 ms).
+``"fsdd-2speakers"``, ``"fsdd-2speakers-cnn"``
+    Two digits spoken at once by four FSDD speakers (CC BY-SA 4.0); kept
+    for the FSDD examples, they do not generalise to other voices.
 
 :func:`list_models` gives each one's measured SI-SDR improvement on the
 held-out test speakers. A file is a :func:`torch.save` dictionary of plain
