@@ -12,6 +12,7 @@ from ._version import __version__
 # public name -> module that defines it
 _ESTIMATORS = {
     "FastICASeparator": "sksep.decomposition",
+    "IVASeparator": "sksep.decomposition",
     "STFTTransformer": "sksep.spectral",
     "MaskEstimator": "sksep.neural",
     "CNNAutoencoderSeparator": "sksep.neural",

@@ -1,7 +1,7 @@
 """Separation quality: SI-SDR, BSS Eval, permutation solving, Amari distance,
 scorers."""
 
-from ._bss_eval import BSSEvalResult, bss_eval
+from ._bss_eval import BSSEvalResult, bss_eval, image_scores
 from ._ica import amari_distance
 from ._scorer import pit_si_sdr_scorer
 from ._sdr import (
@@ -16,6 +16,7 @@ __all__ = [
     "BSSEvalResult",
     "amari_distance",
     "bss_eval",
+    "image_scores",
     "pairwise_si_sdr",
     "pit_si_sdr",
     "pit_si_sdr_scorer",
