@@ -395,13 +395,13 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
 
         stft = self.stft if self.stft is not None else STFTTransformer(
             n_fft=1024, hop_length=256)
-        st, spec = _stft(stft, X)
-        if spec.shape[1] < 2:
+        if n_samples < stft.n_fft:
             raise ValueError(
-                f"X has {n_samples} samples: too short for the STFT's "
-                f"n_fft={st.n_fft} (it gives {spec.shape[1]} frame; at least 2 "
-                "are needed)."
+                f"X has {n_samples} samples, fewer than the STFT's "
+                f"n_fft={stft.n_fft}: too short to separate (give a longer "
+                "recording or a shorter stft)."
             )
+        st, spec = _stft(stft, X)
         P = _whitening(spec, k)
         Z = np.einsum("fkm,ftm->ftk", P, spec)
         if self.algorithm == "iva":
