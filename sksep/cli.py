@@ -209,18 +209,27 @@ def cmd_separate(args):
     inp = Path(args.input)
     data, sr = read_audio(inp, dtype="float32")           # (n_samples, n_channels)
     n_channels = data.shape[1]
-    method = args.method or ("ica" if n_channels > 1 else "mask")
-    if method == "ica":
+    method = args.method or ("iva" if n_channels > 1 else "mask")
+    if args.n_sources is not None and args.n_sources < 1:
+        raise CommandError(f"--n-sources must be at least 1, got {args.n_sources}.")
+    if method in ("ica", "iva"):
+        name = method.upper()
         if n_channels < 2:
             raise CommandError(
-                f"'{inp}' has 1 channel; ICA needs at least as many channels as "
+                f"'{inp}' has 1 channel; {name} needs at least as many channels as "
                 "sources (use --method mask for a single microphone)."
+            )
+        if args.model is not None:
+            raise CommandError(
+                f"--model applies to the single-microphone methods (mask, cnn), "
+                f"not to --method {method}; pass --method mask to use the model on "
+                "the channels mixed down to one."
             )
         n_sources = args.n_sources or n_channels
         if n_sources > n_channels:
             raise CommandError(
-                f"ICA cannot separate {n_sources} sources from {n_channels} channels "
-                f"of '{inp}': it needs at least as many channels as sources."
+                f"{name} cannot separate {n_sources} sources from {n_channels} "
+                f"channels of '{inp}': it needs at least as many channels as sources."
             )
     else:
         model = _load_model(args, method)
@@ -244,6 +253,8 @@ def cmd_separate(args):
         ica = FastICASeparator(n_components=n_sources, ref_channel=0,
                                random_state=args.random_state)
         sources = ica.fit_transform(data).T
+    elif method == "iva":
+        sources = _separate_room(data, sr, n_sources, args).T
     else:
         sources = _separate_mono(model, data, sr, args)
     out.mkdir(parents=True, exist_ok=True)
@@ -252,6 +263,59 @@ def cmd_separate(args):
     for t in targets:
         print(t)
     return 0
+
+
+def _room_stft(sr):
+    """64 ms windows (1024 samples at 16 kHz), a power of two, hop 1/4."""
+    from .spectral import STFTTransformer
+
+    n_fft = 1 << max(6, int(round(np.log2(0.064 * sr))))
+    return STFTTransformer(n_fft=n_fft, hop_length=n_fft // 4)
+
+
+def _separate_room(data, sr, n_sources, args):
+    """IVA fitted on at most --fit-seconds of the recording (its middle), then
+    applied to the whole file in cross-faded chunks: the demixing filters are
+    fixed, so memory stays bounded and the chunks cannot swap sources."""
+    from . import IVASeparator
+
+    iva = IVASeparator(n_components=n_sources, stft=_room_stft(sr), ref_channel=0,
+                       random_state=args.random_state)
+    n = data.shape[0]
+    fit_len = min(n, max(int(args.fit_seconds * sr), 1))
+    start = (n - fit_len) // 2
+    try:
+        iva.fit(data[start:start + fit_len])
+    except ValueError as exc:
+        raise CommandError(f"IVA cannot separate '{args.input}': {exc}") from exc
+    chunk = max(int(args.chunk_seconds * sr), 4 * iva.stft_.n_fft)
+    return transform_chunked(iva, data, chunk)
+
+
+def transform_chunked(estimator, X, chunk, overlap=None):
+    """``estimator.transform(X)`` of a fixed (fitted) multichannel filter in
+    overlapping chunks, cross-faded: bounded memory on long recordings."""
+    n = X.shape[0]
+    if n <= chunk:
+        return estimator.transform(X)
+    overlap = overlap or max(chunk // 8, 1)
+    step = chunk - overlap
+    out = None
+    done = 0
+    for begin in range(0, n, step):
+        stop = min(n, begin + chunk)
+        part = estimator.transform(X[begin:stop])
+        if out is None:
+            out = np.zeros((n, part.shape[1]), dtype=part.dtype)
+        n_over = done - begin
+        if n_over > 0:
+            ramp = np.linspace(0.0, 1.0, n_over + 2, dtype=part.dtype)[1:-1, None]
+            out[begin:done] = out[begin:done] * (1 - ramp) + part[:n_over] * ramp
+        out[max(done, begin):stop] = part[max(n_over, 0):]
+        done = stop
+        if stop == n:
+            break
+    return out
 
 
 def _load_model(args, method):
@@ -434,13 +498,20 @@ def build_parser():
 
     p = sub.add_parser("separate", help="separate a recording into one file per source",
                        description=cmd_separate.__doc__ + " A multichannel file goes to "
-                       "ICA, a mono file to the pretrained mask estimator.")
+                       "IVA (rooms), a mono file to the pretrained mask estimator.")
     p.add_argument("input", help="audio file (WAV, FLAC, OGG, ...)")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--method", choices=["ica", "mask", "cnn"], default=None,
-                   help="default: ica for multichannel files, mask for mono ones")
+    p.add_argument("--method", choices=["iva", "ica", "mask", "cnn"], default=None,
+                   help="iva: rooms (frequency-domain IVA); ica: instantaneous "
+                   "mixtures (FastICA); mask/cnn: one microphone (pretrained). "
+                   "Default: iva for multichannel files, mask for mono ones")
     p.add_argument("--n-sources", type=int, default=None,
-                   help="sources to recover (ICA: at most the channels)")
+                   help="sources to recover (IVA/ICA: at most the channels; "
+                   "default: as many as channels)")
+    p.add_argument("--fit-seconds", type=float, default=60.0,
+                   help="IVA learns its filters from at most this much of the "
+                   "recording (its middle), then separates all of it "
+                   "(default: %(default)s)")
     p.add_argument("--model", default=None,
                    help=f"model file from 'sksep train' or a shipped model name "
                    f"(default: {DEFAULT_MODEL})")

@@ -92,7 +92,8 @@ def test_demo_writes_wavs_and_figure_and_prints_scores(tmp_path):
 
 
 def test_separate_stereo_with_ica_then_evaluate(tmp_path, inputs, voices):
-    res = sksep("separate", inputs / "stereo.wav", "-o", "out", cwd=tmp_path)
+    res = sksep("separate", inputs / "stereo.wav", "-o", "out", "--method", "ica",
+                cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     files = sorted((tmp_path / "out").iterdir())
     assert [f.name for f in files] == ["stereo_source1.wav", "stereo_source2.wav"]
@@ -104,6 +105,35 @@ def test_separate_stereo_with_ica_then_evaluate(tmp_path, inputs, voices):
     si_sdr, sdr, sir, sar = map(float, mean.groups())
     assert si_sdr > 25 and sdr > 25 and sir > 25 and sar > 25
     assert "voice0.wav" in res.stdout
+
+
+@pytest.fixture(scope="module")
+def room_file(tmp_path_factory):
+    """room.wav: a woman and a man (unseen LibriSpeech readers) in a simulated
+    room (RT60 150 ms), two microphones 5 cm apart; and their images."""
+    from sksep.datasets import load_speech_demo, make_room_mixture
+
+    demo = load_speech_demo()
+    n = 6 * SR
+    S = np.stack([demo.waveforms[0][:n], demo.waveforms[2][:n]], axis=1)
+    mix, images = make_room_mixture(S, SR, rt60=0.15, random_state=0)
+    folder = tmp_path_factory.mktemp("room")
+    scale = 0.9 / np.abs(mix).max()
+    write_audio(folder / "room.wav", mix * scale, SR)
+    return folder / "room.wav", images * scale, mix * scale
+
+
+def test_separate_multichannel_room_uses_iva_by_default(tmp_path, room_file):
+    from sksep.metrics import image_scores
+
+    path, images, mix = room_file
+    # 2 s chunks: the fixed filters are applied chunk by chunk
+    res = sksep("separate", path, "-o", "out", "--chunk-seconds", "2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    est = np.stack([read_audio(tmp_path / "out" / f"room_source{k}.wav",
+                               dtype="float64")[0][:, 0] for k in (1, 2)], axis=1)
+    scores = image_scores(images, est, mixture=mix)
+    assert np.mean(scores["sdr_improvement"]) > 8
 
 
 def test_separate_never_overwrites_without_force(tmp_path, inputs):
@@ -134,6 +164,11 @@ def test_separate_mono_with_the_pretrained_model_keeps_rate_and_length(tmp_path,
 
 @pytest.mark.parametrize("args, message", [
     (["mono.wav", "--method", "ica"], "1 channel; ICA needs"),
+    (["stereo.wav", "--n-sources", "0"], "--n-sources must be at least 1, got 0"),
+    (["stereo.wav", "--n-sources", "-2"], "--n-sources must be at least 1, got -2"),
+    (["stereo.wav", "--model", "my_model.pt"], "--model applies to the single-microphone"),
+    (["stereo.wav", "--model", "doesnotexist.pt", "--method", "iva"],
+     "--model applies to the single-microphone"),
     (["stereo.wav", "--n-sources", "3"], "3 sources from 2 channels"),
     (["mono.wav", "--n-sources", "3"], "the model separates 2 sources"),
     (["missing.wav"], "No such audio file"),
