@@ -71,18 +71,24 @@ def test_demo_writes_wavs_and_figure_and_prints_scores(tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["ica_mixture.wav", "ica_george.wav", "ica_jackson.wav",
                             "ica_theo.wav", "mask_mixture.wav", "mask_woman.wav",
+                            "room_mixture.wav", "room_voice1.wav", "room_voice2.wav",
                             "mask_man.wav", "demo.png"])
     assert (out / "demo.png").stat().st_size > 10_000
     assert read_audio(out / "ica_mixture.wav")[0].shape[1] == 3
     # ICA rows: separated to > 30 dB; mask rows: a real improvement
-    rows = re.findall(r"^(ICA, 3 mics|pretrained mask, 1 mic)\s+(\w+)\s+(\S+)\s+(\S+)"
+    rows = re.findall(r"^(ICA, 3 mics|IVA, room, 2 mics|ICA, room, 2 mics|"
+                      r"pretrained mask, 1 mic)\s+(\w+)\s+(\S+)\s+(\S+)"
                       r"\s+(\S+)$", res.stdout, flags=re.M)
-    assert len(rows) == 5, res.stdout
+    assert len(rows) == 9, res.stdout
+    gains = {}
     for method, _, _, after, gain in rows:
-        if method.startswith("ICA"):
+        gains.setdefault(method, []).append(float(gain))
+        if method == "ICA, 3 mics":
             assert float(after) > 30
-        else:
-            assert float(gain) > 3
+    assert min(gains["pretrained mask, 1 mic"]) > 3
+    # in the room, IVA separates and instantaneous ICA does not
+    assert min(gains["IVA, room, 2 mics"]) > 3
+    assert np.mean(gains["IVA, room, 2 mics"]) > np.mean(gains["ICA, room, 2 mics"]) + 5
     # a second run touches nothing without --force
     before = snapshot(out)
     again = sksep("demo", "--out", "demo", cwd=tmp_path)

@@ -242,19 +242,22 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         microphones (the usual case with an array) keeps the principal
         subspace of each frequency.
     stft : STFTTransformer, default=None
-        Time-frequency front end; None uses ``STFTTransformer(n_fft=1024,
-        hop_length=256)`` (64 ms at 16 kHz). Longer windows model longer
-        reverberation but give fewer frames to learn from. Tunable as
-        ``stft__n_fft``.
+        Time-frequency front end; None uses ``STFTTransformer(n_fft=2048,
+        hop_length=512)`` (128 ms at 16 kHz, 256 ms at 8 kHz). A window
+        should be longer than most of the room's reverberation, but longer
+        windows leave fewer frames to learn from (use a few seconds of audio
+        at least). Tunable as ``stft__n_fft``.
     algorithm : {'iva', 'fdica'}, default='iva'
         Independent vector analysis (frequencies tied by the source model;
         no permutation problem), or FastICA per frequency followed by the
         alignment of permutations by the correlation of activity envelopes
         (the classic baseline; it fails where the alignment does).
-    source_model : {'laplace', 'gauss', 'nmf'}, default='laplace'
+    source_model : {'laplace', 'gauss', 'nmf'}, default='gauss'
         IVA's source model: spherical Laplace (AuxIVA, Ono 2011),
-        time-varying Gaussian, or a low-rank NMF variance (ILRMA, Kitamura
-        et al. 2016), the strongest for speech and music.
+        time-varying Gaussian (Ono 2012), or a low-rank NMF variance (ILRMA,
+        Kitamura et al. 2016). On simulated rooms with speech the Gaussian
+        model was the most reliable; ILRMA is as good when it converges but
+        fails more often (``benchmarks/README.md``).
     update : {'ip', 'iss'}, default='ip'
         Iterative projection (closed-form rows) or iterative source
         steering (rank-1 updates of the outputs, no matrix inversion;
@@ -339,7 +342,7 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
     }
 
     def __init__(self, n_components=None, *, stft=None, algorithm="iva",
-                 source_model="laplace", update="ip", max_iter=30, n_basis=2,
+                 source_model="gauss", update="ip", max_iter=30, n_basis=2,
                  ref_channel=0, random_state=None):
         self.n_components = n_components
         self.stft = stft
@@ -394,7 +397,7 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         from ..spectral import STFTTransformer
 
         stft = self.stft if self.stft is not None else STFTTransformer(
-            n_fft=1024, hop_length=256)
+            n_fft=2048, hop_length=512)
         if n_samples < stft.n_fft:
             raise ValueError(
                 f"X has {n_samples} samples, fewer than the STFT's "
