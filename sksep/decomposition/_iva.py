@@ -10,8 +10,8 @@ together, so the outputs come out aligned across frequencies; ICA per
 frequency (FDICA) separates each frequency alone and must then align the
 permutations afterwards.
 
-The cores work on a complex STFT ``X`` of shape ``(n_freqs, n_frames,
-n_channels)``, whitened per frequency, and return the demixing matrices.
+The cores work on a complex STFT ``X`` of shape ``(n_freqs, n_channels,
+n_frames)``, whitened per frequency, and return the demixing matrices.
 """
 
 import itertools
@@ -37,20 +37,29 @@ _EPS = 1e-10
 
 
 # -- STFT of multichannel recordings ---------------------------------------------
+# The cores use the layout (n_freqs, n_channels, n_frames): per frequency a
+# (channels x frames) matrix, so every product is one batched BLAS matmul.
 
 def _stft(stft, X):
-    """``X (n_samples, n_channels)`` -> fitted STFT, ``(F, T, M)`` complex128."""
+    """``X (n_samples, n_channels)`` -> fitted STFT, ``(F, M, T)`` complex128."""
     st = clone(stft).set_params(output="complex").fit(X.T[:1])
-    S = st.to_spectrogram(st.transform(np.ascontiguousarray(X.T)))
-    return st, S.transpose(1, 2, 0).astype(np.complex128)
+    S = st.to_spectrogram(st.transform(np.ascontiguousarray(X.T)))   # (M, F, T)
+    return st, np.ascontiguousarray(S.transpose(1, 0, 2), dtype=np.complex128)
 
 
 def _istft(st, Y, dtype):
-    """``Y (F, T, K)`` complex -> ``(n_samples, K)`` of ``dtype``."""
-    spec = np.ascontiguousarray(Y.transpose(2, 0, 1))
+    """``Y (F, K, T)`` complex -> ``(n_samples, K)`` of ``dtype``."""
     cdt = np.complex64 if dtype == np.float32 else np.complex128
-    Z = st.from_spectrogram(spec.astype(cdt))
-    return st.inverse_transform(Z).T.astype(dtype, copy=False)
+    spec = np.ascontiguousarray(Y.transpose(1, 0, 2), dtype=cdt)      # (K, F, T)
+    return st.inverse_transform(st.from_spectrogram(spec)).T.astype(dtype, copy=False)
+
+
+def _herm(A):
+    return A.conj().swapaxes(-1, -2)
+
+
+def _power(Y):
+    return Y.real**2 + Y.imag**2
 
 
 # -- per-frequency whitening -------------------------------------------------------
@@ -58,33 +67,32 @@ def _istft(st, Y, dtype):
 def _whitening(X, n_components):
     """Principal subspace per frequency, whitened: ``P (F, K, M)`` such that
     ``P x`` has identity covariance (up to a floor for silent bins)."""
-    n_frames = X.shape[1]
-    C = np.einsum("ftm,ftn->fmn", X, X.conj()) / n_frames
+    C = X @ _herm(X) / X.shape[2]
     vals, vecs = np.linalg.eigh(C)                     # ascending
     vals, vecs = vals[:, ::-1][:, :n_components], vecs[:, :, ::-1][:, :, :n_components]
     floor = _EPS * np.maximum(vals[:, :1], _EPS)
-    return (vecs / np.sqrt(np.maximum(vals, floor))[:, None, :]).conj().swapaxes(1, 2)
+    return _herm(vecs / np.sqrt(np.maximum(vals, floor))[:, None, :])
 
 
 # -- source models: weights of the auxiliary function -------------------------------
 
 def _weights(Y, model, nmf_state):
-    """``phi (K, F or 1, T)``: the auxiliary-function weights of each source."""
-    power = np.abs(Y.transpose(2, 0, 1)) ** 2          # (K, F, T)
+    """``phi (F or 1, K, T)``: the auxiliary-function weights of each source."""
+    power = _power(Y)                                  # (F, K, T)
     if model == "laplace":                             # spherical Laplace: 1 / r
-        r = np.sqrt(power.sum(axis=1, keepdims=True))
+        r = np.sqrt(power.sum(axis=0, keepdims=True))
         return 1.0 / np.maximum(r, _EPS)
     if model == "gauss":                               # time-varying Gaussian: 1 / var
-        var = power.mean(axis=1, keepdims=True)
+        var = power.mean(axis=0, keepdims=True)
         return 1.0 / np.maximum(var, _EPS)
     basis, act = nmf_state                             # ILRMA: low-rank variances
-    _nmf_update(power, basis, act)
-    return 1.0 / np.maximum(basis @ act, _EPS)
+    _nmf_update(power.transpose(1, 0, 2), basis, act)
+    return 1.0 / np.maximum(basis @ act, _EPS).transpose(1, 0, 2)
 
 
 def _nmf_update(power, basis, act):
-    """One multiplicative Itakura-Saito NMF update of ``power ~ basis @ act``
-    for every source, in place (Kitamura et al., 2016)."""
+    """One multiplicative Itakura-Saito NMF update of ``power (K, F, T) ~
+    basis @ act`` for every source, in place (Kitamura et al., 2016)."""
     model = np.maximum(basis @ act, _EPS)
     basis *= np.sqrt(((power / model**2) @ act.swapaxes(1, 2))
                      / np.maximum((1 / model) @ act.swapaxes(1, 2), _EPS))
@@ -93,23 +101,28 @@ def _nmf_update(power, basis, act):
                    / np.maximum(basis.swapaxes(1, 2) @ (1 / model), _EPS))
 
 
-def _weighted_cov(Z, phi_k):
-    """``V (F, K, K) = mean_t phi(t) z z^H`` for one source's weights."""
-    return np.einsum("ftm,ftn->fmn", Z * phi_k.T[None] if phi_k.shape[0] == 1
-                     else Z * phi_k[:, :, None], Z.conj()) / Z.shape[1]
-
-
 # -- AuxIVA updates ---------------------------------------------------------------
 
-def _ip_step(W, Z, phi):
-    """Iterative projection (Ono, 2011): each demixing row in closed form."""
-    n_freqs, n_src, _ = W.shape
-    eye = np.eye(n_src)
+def _outer(Z):
+    """``z z^H`` of every frame: ``(F, K, K, T)``, fixed across iterations."""
+    return Z[:, :, None, :] * Z.conj()[:, None, :, :]
+
+
+def _ip_step(W, ZZ, phi):
+    """Iterative projection (Ono, 2011): each demixing row in closed form,
+    from the weighted covariances ``V_k = mean_t phi_k(t) z z^H``."""
+    n_freqs, n_src, _, n_frames = ZZ.shape
+    flat = ZZ.reshape(-1, n_frames)
     for k in range(n_src):
-        V = _weighted_cov(Z, phi[k])
-        w = np.linalg.solve(W @ V, np.broadcast_to(eye[:, k], (n_freqs, n_src))[..., None])
-        w = w[..., 0]
-        norm = np.sqrt(np.maximum(np.einsum("fm,fmn,fn->f", w.conj(), V, w).real, _EPS))
+        if phi.shape[0] == 1:       # one weight per frame: one matrix-vector product
+            V = (flat @ phi[0, k].astype(ZZ.dtype)).reshape(n_freqs, n_src, n_src)
+        else:
+            V = (ZZ * phi[:, k, None, None, :]).sum(axis=3)
+        V /= n_frames
+        w = np.linalg.solve(W @ V, np.broadcast_to(
+            np.eye(n_src)[:, k, None], (n_freqs, n_src, 1)))[..., 0]
+        norm = np.sqrt(np.maximum(
+            np.einsum("fm,fm->f", w.conj(), (V @ w[..., None])[..., 0]).real, _EPS))
         W[:, k, :] = (w / norm[:, None]).conj()
     return W
 
@@ -117,36 +130,35 @@ def _ip_step(W, Z, phi):
 def _iss_step(W, Y, phi):
     """Iterative source steering (Scheibler and Ono, 2020): rank-1 updates of
     the outputs, no matrix inversion."""
-    n_frames = Y.shape[1]
-    phi_ft = np.broadcast_to(phi, (phi.shape[0], Y.shape[0], n_frames))  # (K, F, T)
-    for k in range(Y.shape[2]):
-        yk = Y[:, :, k]                                            # (F, T)
-        d = np.einsum("jft,ft->fj", phi_ft, np.abs(yk) ** 2) / n_frames
-        u = np.einsum("jft,ftj,ft->fj", phi_ft, Y, yk.conj()) / n_frames
+    n_frames = Y.shape[2]
+    for k in range(Y.shape[1]):
+        yk = Y[:, k, :]                                            # (F, T)
+        d = (phi * _power(yk)[:, None, :]).sum(axis=2) / n_frames  # (F, K)
+        u = ((phi * Y) @ yk.conj()[:, :, None])[..., 0] / n_frames  # (F, K)
         v = u / np.maximum(d, _EPS)
         v[:, k] = 1 - 1 / np.sqrt(np.maximum(d[:, k], _EPS))
-        Y -= v[:, None, :] * yk[:, :, None]
+        Y -= v[:, :, None] * yk[:, None, :]
         W -= v[:, :, None] * W[:, k, None, :]
     return W, Y
 
 
 def _normalise(W, Y, nmf_state):
     """Unit output power per source (keeps the NMF model on the same scale)."""
-    scale = np.sqrt(np.maximum(np.mean(np.abs(Y) ** 2, axis=(0, 1)), _EPS))  # (K,)
+    scale = np.sqrt(np.maximum(_power(Y).mean(axis=(0, 2)), _EPS))   # (K,)
     W /= scale[None, :, None]
-    Y /= scale[None, None, :]
+    Y /= scale[None, :, None]
     if nmf_state is not None:
         nmf_state[0] /= scale[:, None, None] ** 2
 
 
-def auxiva(Z, *, source_model="laplace", update="ip", n_iter=30, n_basis=2,
+def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, n_basis=2,
            random_state=None):
-    """AuxIVA on a whitened STFT ``Z (F, T, K)``; returns ``W (F, K, K)``.
+    """AuxIVA on a whitened STFT ``Z (F, K, T)``; returns ``W (F, K, K)``.
 
     ``source_model='nmf'`` is ILRMA: each source's variance is a
     rank-``n_basis`` nonnegative matrix factorisation.
     """
-    n_freqs, n_frames, n_src = Z.shape
+    n_freqs, n_src, n_frames = Z.shape
     W = np.tile(np.eye(n_src, dtype=np.complex128), (n_freqs, 1, 1))
     Y = Z.copy()
     nmf_state = None
@@ -154,11 +166,12 @@ def auxiva(Z, *, source_model="laplace", update="ip", n_iter=30, n_basis=2,
         rng = check_random_state(random_state)
         nmf_state = [rng.uniform(0.1, 1.0, (n_src, n_freqs, n_basis)),
                      rng.uniform(0.1, 1.0, (n_src, n_basis, n_frames))]
+    ZZ = _outer(Z) if update == "ip" else None
     for _ in range(n_iter):
         phi = _weights(Y, source_model, nmf_state)
         if update == "ip":
-            W = _ip_step(W, Z, phi)
-            Y = np.einsum("fkm,ftm->ftk", W, Z)
+            W = _ip_step(W, ZZ, phi)
+            Y = W @ Z
         else:
             W, Y = _iss_step(W, Y, phi)
         _normalise(W, Y, nmf_state)
@@ -169,26 +182,27 @@ def auxiva(Z, *, source_model="laplace", update="ip", n_iter=30, n_basis=2,
 
 def _sym_decorrelation(W):
     """``(W W^H)^(-1/2) W`` for every frequency."""
-    vals, vecs = np.linalg.eigh(W @ W.conj().swapaxes(1, 2))
-    inv_sqrt = (vecs / np.sqrt(np.maximum(vals, _EPS))[:, None, :]) @ vecs.conj().swapaxes(1, 2)
+    vals, vecs = np.linalg.eigh(W @ _herm(W))
+    inv_sqrt = (vecs / np.sqrt(np.maximum(vals, _EPS))[:, None, :]) @ _herm(vecs)
     return inv_sqrt @ W
 
 
 def fdica(Z, *, n_iter=100, random_state=None, a=0.1):
     """Complex FastICA (Bingham and Hyvarinen, 2000) at every frequency of a
-    whitened STFT ``Z (F, T, K)``, ``G(u) = log(a + u)``; then the outputs
+    whitened STFT ``Z (F, K, T)``, ``G(u) = log(a + u)``; then the outputs
     are permuted to agree across frequencies; returns ``W (F, K, K)``."""
-    n_freqs, n_frames, n_src = Z.shape
+    n_freqs, n_src, n_frames = Z.shape
     rng = check_random_state(random_state)
     W = rng.standard_normal((n_freqs, n_src, n_src)) + 1j * rng.standard_normal(
         (n_freqs, n_src, n_src))
     W = _sym_decorrelation(W)
+    Zh = _herm(Z)
     for _ in range(n_iter):
-        Y = np.einsum("fkm,ftm->fkt", W, Z)            # rows of W are w^H
-        u = np.abs(Y) ** 2
+        Y = W @ Z                                      # rows of W are w^H
+        u = _power(Y)
         g, dg = 1 / (a + u), -1 / (a + u) ** 2
         # w <- E{z y* g(|y|^2)} - E{g + |y|^2 g'} w, written for the rows w^H
-        new = np.einsum("fkt,ftm->fkm", Y * g, Z.conj()) / n_frames
+        new = (Y * g) @ Zh / n_frames
         new -= np.mean(g + u * dg, axis=2)[:, :, None] * W
         W = _sym_decorrelation(new)
     return _align_permutations(W, Z)
@@ -197,8 +211,8 @@ def fdica(Z, *, n_iter=100, random_state=None, a=0.1):
 def _align_permutations(W, Z, n_pass=5):
     """Permute each frequency's outputs so that their activity envelopes
     agree with the sources' mean envelopes (correlation of |Y|)."""
-    n_freqs, _, n_src = Z.shape
-    env = np.abs(np.einsum("fkm,ftm->fkt", W, Z))
+    n_freqs, n_src, _ = Z.shape
+    env = np.abs(W @ Z)
     env = env - env.mean(axis=2, keepdims=True)
     env /= np.maximum(np.linalg.norm(env, axis=2, keepdims=True), _EPS)
     perms = np.tile(np.arange(n_src), (n_freqs, 1))
@@ -206,13 +220,14 @@ def _align_permutations(W, Z, n_pass=5):
     for _ in range(n_pass):
         aligned = np.take_along_axis(env, perms[:, :, None], axis=1)
         centroid = aligned.mean(axis=0)                # (K, T)
-        score = np.einsum("fjt,kt->fkj", env, centroid)  # (F, target k, output j)
+        score = env @ centroid.T                       # (F, output j, target k)
+        score = score.swapaxes(1, 2)                   # (F, target k, output j)
         if candidates is not None:
             idx = np.arange(n_src)
             totals = np.stack([score[:, idx, list(p)].sum(axis=1) for p in candidates])
             new = np.asarray(candidates)[np.argmax(totals, axis=0)]
         else:
-            new = np.stack([linear_sum_assignment(-s)[1] for s in score])
+            new = np.stack([linear_sum_assignment(-sc)[1] for sc in score])
         if np.array_equal(new, perms):
             break
         perms = new
@@ -406,7 +421,7 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
             )
         st, spec = _stft(stft, X)
         P = _whitening(spec, k)
-        Z = np.einsum("fkm,ftm->ftk", P, spec)
+        Z = P @ spec
         if self.algorithm == "iva":
             W = auxiva(Z, source_model=self.source_model, update=self.update,
                        n_iter=self.max_iter, n_basis=self.n_basis,
@@ -416,8 +431,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         demix = W @ P
         mixing = np.linalg.pinv(demix)
         # loudest first at the reference microphone
-        out = np.einsum("fkm,ftm->fkt", demix, spec) * mixing[:, self.ref_channel, :, None]
-        order = np.argsort(-np.mean(np.abs(out) ** 2, axis=(0, 2)), kind="stable")
+        out = (demix @ spec) * mixing[:, self.ref_channel, :, None]
+        order = np.argsort(-_power(out).mean(axis=(0, 2)), kind="stable")
         self.demixing_ = demix[:, order]
         self.mixing_ = mixing[:, :, order]
         self.stft_ = st
@@ -440,11 +455,10 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         check_is_fitted(self)
         X = self._check(X, reset=False)
         st, spec = _stft(self.stft_, X)
-        if spec.shape[0] != self.demixing_.shape[0]:
+        if spec.shape[0] != self.demixing_.shape[0]:  # pragma: no cover
             raise ValueError("X's STFT has another number of frequencies than fit's.")
-        gain = self.mixing_[:, self.ref_channel, :]              # (F, K)
-        Y = np.einsum("fkm,ftm->ftk", self.demixing_, spec) * gain[:, None, :]
-        return _istft(st, Y, X.dtype)[:X.shape[0]]
+        gain = self.mixing_[:, self.ref_channel, :, None]        # (F, K, 1)
+        return _istft(st, (self.demixing_ @ spec) * gain, X.dtype)[:X.shape[0]]
 
     def inverse_transform(self, X):
         """Map separated sources back to the microphones.
@@ -474,10 +488,9 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                 f"{self.n_components_} sources."
             )
         st, spec = _stft(self.stft_, X)
-        gain = self.mixing_[:, self.ref_channel, :]
+        gain = self.mixing_[:, self.ref_channel, :, None]
         safe = np.where(np.abs(gain) > _EPS, gain, _EPS)
-        Y = spec / safe[:, None, :]
-        return _istft(st, np.einsum("fmk,ftk->ftm", self.mixing_, Y), X.dtype)
+        return _istft(st, self.mixing_ @ (spec / safe), X.dtype)
 
     @property
     def _n_features_out(self):
