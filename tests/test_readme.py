@@ -52,3 +52,14 @@ def test_pretrained_separation_example_separates_the_unseen_voices():
     assert estimates.shape == voices.shape == (2, mixture.size)
     _, perm = pit_si_sdr(voices[None], estimates[None])
     assert np.mean(si_sdr_improvement(voices, estimates[perm[0]], mixture)) > 3.0
+
+
+def test_room_example_separates_the_voices():
+    scope = {}
+    exec(compile(_block("### IVASeparator"), "README.md", "exec"), scope)
+    assert scope["voices"].shape == (48000, 2)
+    from sksep.metrics import image_scores
+
+    gains = image_scores(scope["images"], scope["voices"],
+                         mixture=scope["X"])["sdr_improvement"]
+    assert np.mean(gains) > 10
