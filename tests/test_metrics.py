@@ -205,3 +205,28 @@ def test_scorer_errors(rng):
         pit_si_sdr_scorer(est, X, None)
     with pytest.raises(ValueError, match="holds 3 sources"):
         pit_si_sdr_scorer(est, X, rng.standard_normal((2000, 3)))
+
+
+def test_scorer_leaves_a_silent_source_out_of_a_fold_with_one_warning():
+    import warnings
+
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from sksep import FastICASeparator
+    from sksep.metrics import pit_si_sdr_scorer
+
+    rng = np.random.default_rng(0)
+    S = rng.laplace(size=(9000, 2))
+    S[6000:, 1] = 0.0                   # the shorter voice ends: silent last fold
+    X = S @ np.array([[1.0, 0.6], [0.5, 1.0]]).T
+    X += 1e-3 * rng.standard_normal(X.shape)   # microphone noise
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = GridSearchCV(FastICASeparator(random_state=0),
+                              {"fun": ["logcosh", "cube"]}, cv=KFold(3),
+                              scoring=pit_si_sdr_scorer).fit(X, S)
+    assert np.isfinite(search.best_score_) and search.best_score_ > 20
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    messages = {str(w.message) for w in caught if issubclass(w.category, UserWarning)}
+    assert any("[1] are silent in this fold" in m for m in messages)
+    assert not any("Traceback" in m for m in messages)

@@ -1,8 +1,12 @@
 """scikit-learn scorers for separation quality."""
 
+import warnings
+
 import numpy as np
 
 from ._sdr import pit_si_sdr
+
+_SILENT_DB = -100.0  # a source this far below the loudest one counts as silent
 
 
 def pit_si_sdr_scorer(estimator, X, y):
@@ -28,7 +32,13 @@ def pit_si_sdr_scorer(estimator, X, y):
     Returns
     -------
     score : float
-        Mean over true sources of the SI-SDR in dB.
+        Mean over true sources of the SI-SDR in dB. A true source that is
+        silent in this fold (for example the silent tail of a shorter
+        voice: no energy after its mean is removed, or more than 100 dB
+        below the loudest source) has no SI-SDR; it is left out of the
+        fold's mean and one :class:`UserWarning` says so; the audible sources
+        are matched to distinct estimates as usual. NaN only when every
+        source is silent.
 
     See Also
     --------
@@ -68,5 +78,17 @@ def pit_si_sdr_scorer(estimator, X, y):
             f"y holds {y.shape[1]} sources but the separator extracts only "
             f"{S_hat.shape[1]}."
         )
+    y = y - y.mean(axis=0)
+    energy = np.einsum("ts,ts->s", y, y)
+    silent = energy <= np.max(energy, initial=0.0) * 10 ** (_SILENT_DB / 10)
+    if np.all(silent):
+        warnings.warn("Every true source is silent in this fold; its score is NaN.",
+                      UserWarning, stacklevel=2)
+        return float("nan")
+    if np.any(silent):
+        warnings.warn(
+            f"True source(s) {np.flatnonzero(silent).tolist()} are silent in this "
+            "fold; they are left out of its mean SI-SDR.", UserWarning, stacklevel=2)
+        y = y[:, ~silent]
     scores, _ = pit_si_sdr(y, S_hat, axis=0, zero_mean=True)
     return float(np.mean(scores))
