@@ -35,7 +35,7 @@ def _check_outputs(paths, force):
         raise CommandError(f"'{dirs[0]}' is a directory, not an output file.")
 
 
-def _write_all(items, sr, force):
+def _write_all(items, sr, force, subtype=None):
     """Write every (path, data) pair, or none when one fails validation."""
     from .io import write_audio
 
@@ -43,7 +43,41 @@ def _write_all(items, sr, force):
         if not np.all(np.isfinite(data)):
             raise CommandError(f"non-finite samples in the output for '{path}'.")
     for path, data in items:
-        write_audio(path, data, sr, overwrite=force)
+        write_audio(path, data, sr, overwrite=force, subtype=subtype)
+
+
+_WAV_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
+
+
+def _output_subtype(path):
+    """The input's sample format where WAV can hold it (24-bit stays 24-bit,
+    float stays float), else 16-bit PCM."""
+    import soundfile
+
+    try:
+        subtype = soundfile.info(str(path)).subtype
+    except RuntimeError:  # pragma: no cover - read_audio already opened it
+        return "PCM_16"
+    return subtype if subtype in _WAV_SUBTYPES else "PCM_16"
+
+
+class _StripAnsi:
+    """A stream that drops ANSI colour codes (for logs and pipes)."""
+
+    _CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        return self.stream.write(self._CODE.sub("", text))
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _peak_normalise(x, peak=0.99):
@@ -249,6 +283,8 @@ def cmd_separate(args):
     data, sr = read_audio(inp, dtype="float32")           # (n_samples, n_channels)
     n_channels = data.shape[1]
     method = args.method or ("iva" if n_channels > 1 else "mask")
+    if args.chunk_seconds <= 0:
+        raise CommandError(f"--chunk-seconds must be positive, got {args.chunk_seconds}.")
     if args.n_sources is not None and args.n_sources < 1:
         raise CommandError(f"--n-sources must be at least 1, got {args.n_sources}.")
     if method in ("ica", "iva"):
@@ -297,10 +333,14 @@ def cmd_separate(args):
     else:
         sources = _separate_mono(model, data, sr, args)
     out.mkdir(parents=True, exist_ok=True)
+    subtype = _output_subtype(inp)
     _write_all([(t, _peak_normalise(s)) for t, s in zip(targets, sources)], sr,
-               args.force)
+               args.force, subtype=subtype)
     for t in targets:
         print(t)
+    if not args.quiet:
+        print(f"wrote {_plural(len(targets), 'file')}: WAV {subtype}, {sr} Hz "
+              "(the input's rate and sample format)", file=sys.stderr)
     return 0
 
 
@@ -395,6 +435,12 @@ def _separate_mono(model, data, sr, args):
               "two voices\nof one sex (see sksep.pretrained.list_models())",
               file=sys.stderr)
     chunk = int(args.chunk_seconds * model_sr)
+    if chunk < model.stft_.n_fft:
+        raise CommandError(
+            f"--chunk-seconds must be at least {model.stft_.n_fft / model_sr:.3f} s "
+            f"(one STFT window of the model, {model.stft_.n_fft} samples at "
+            f"{model_sr} Hz), got {args.chunk_seconds}."
+        )
     sources = model.separate(x, chunk_size=chunk, progress=not args.quiet)
     if sr != model_sr:
         sources = librosa.resample(sources, orig_sr=model_sr, target_sr=sr)
@@ -421,7 +467,6 @@ def _audio_files(folder, what):
 def cmd_train(args):
     """Train a deep separator on clean single-speaker recordings."""
     from . import CNNAutoencoderSeparator, MaskEstimator, STFTTransformer
-    from .datasets import fix_length
     from .io import read_audio
     from .pretrained import save
 
@@ -444,13 +489,22 @@ def cmd_train(args):
         else:
             labels.append(f.parent.name if f.parent != Path(args.data) else None)
     y = None if any(lab is None for lab in labels) else np.asarray(labels)
-    if y is not None and len(np.unique(y)) < 2:
-        y = None
     if len(files) < 2:
         raise CommandError("training needs at least 2 recordings.")
-    clips = fix_length(waves, int(round(args.clip_seconds * args.sr)))
+    if y is None or len(np.unique(y)) < 2:
+        why = ("the files are not in speaker sub-folders" if y is None else
+               f"every file is in the one sub-folder '{labels[0]}'")
+        print(f"sksep train: warning: no speaker labels ({why}), so the training "
+              "mixtures pair\nrecordings at random and some mix a voice with "
+              "itself, which teaches the separator\nnothing about telling voices "
+              "apart. Put each speaker's recordings in a sub-folder\n(or give "
+              "--label-regex) to train on mixtures of different voices.",
+              file=sys.stderr)
+        y = None
+    segment = int(round(args.clip_seconds * args.sr))
     stft = STFTTransformer(n_fft=args.n_fft, hop_length=args.n_fft // 4)
     common = dict(n_sources=args.n_sources, stft=stft, max_epochs=args.epochs,
+                  segment_length=segment, gradient_clip=5.0,
                   batch_size=args.batch_size, lr=args.lr,
                   valid_fraction=args.valid_fraction, patience=args.patience,
                   device=args.device, verbose=1, random_state=args.random_state)
@@ -458,14 +512,20 @@ def cmd_train(args):
         model = MaskEstimator(hidden_size=args.hidden_size, **common)
     else:
         model = CNNAutoencoderSeparator(permutation_invariant=True, **common)
-    print(f"training {type(model).__name__} on {len(clips)} clips of "
-          f"{args.clip_seconds} s from '{args.data}'"
-          f"{'' if y is None else f' ({len(np.unique(y))} speakers)'}", flush=True)
-    model.fit(clips, y)
+    print(f"training {type(model).__name__} on {_plural(len(waves), 'recording')} "
+          f"from '{args.data}'{'' if y is None else f' ({len(np.unique(y))} speakers)'}"
+          f", mixtures of random {args.clip_seconds} s segments", flush=True)
+    stdout = sys.stdout
+    if not stdout.isatty():
+        sys.stdout = _StripAnsi(stdout)   # skorch colours its epoch table
+    try:
+        model.fit(waves, y)
+    finally:
+        sys.stdout = stdout
     model.sample_rate_ = args.sr
     save(model, target, overwrite=args.force,
          metadata={"sample_rate": args.sr, "data": str(args.data)})
-    print(f"saved {target} ({model.n_epochs_} epochs)")
+    print(f"saved {target} ({_plural(model.n_epochs_, 'epoch')})")
     return 0
 
 
@@ -525,7 +585,12 @@ def build_parser():
     from ._version import __version__
 
     parser = argparse.ArgumentParser(
-        prog="sksep", description="Sound source separation: ICA and deep separators.")
+        prog="sksep",
+        description="Sound source separation: IVA and ICA for microphone arrays, "
+        "deep separators for one microphone.",
+        epilog="Exit status: 0 on success, 1 when a command fails (a one-line "
+        "message says why; no output is left half-written), 2 for a usage error "
+        "(unknown or malformed options).")
     parser.add_argument("--version", action="version", version=f"sksep {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -568,19 +633,28 @@ def build_parser():
     p = sub.add_parser("train", help="train a deep separator on clean recordings",
                        description=cmd_train.__doc__ + " Mixtures are generated on "
                        "the fly; speakers are the sub-folder names (or --label-regex).")
+    p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     p.add_argument("data", help="folder of clean single-speaker audio files")
     p.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
-    p.add_argument("--method", choices=["mask", "cnn"], default="mask")
-    p.add_argument("--n-sources", type=int, default=2)
-    p.add_argument("--sr", type=int, default=8000, help="training sample rate")
-    p.add_argument("--clip-seconds", type=float, default=0.5)
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--patience", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--n-fft", type=int, default=256)
-    p.add_argument("--hidden-size", type=int, default=128)
-    p.add_argument("--valid-fraction", type=float, default=0.1)
+    p.add_argument("--method", choices=["mask", "cnn"], default="mask",
+                   help="mask: MaskEstimator (BLSTM); cnn: CNNAutoencoderSeparator")
+    p.add_argument("--n-sources", type=int, default=2,
+                   help="voices per training mixture (and outputs)")
+    p.add_argument("--sr", type=int, default=8000,
+                   help="sample rate (Hz) the recordings are resampled to")
+    p.add_argument("--clip-seconds", type=float, default=4.0,
+                   help="length of the random segments mixed every epoch (s)")
+    p.add_argument("--epochs", type=int, default=50, help="most epochs to train")
+    p.add_argument("--patience", type=int, default=10,
+                   help="epochs without validation improvement before stopping")
+    p.add_argument("--batch-size", type=int, default=16, help="mixtures per step")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--n-fft", type=int, default=256,
+                   help="STFT window in samples (hop: a quarter of it)")
+    p.add_argument("--hidden-size", type=int, default=128,
+                   help="LSTM units per direction (mask method)")
+    p.add_argument("--valid-fraction", type=float, default=0.1,
+                   help="fraction of recordings held out for early stopping")
     p.add_argument("--label-regex", default=None,
                    help="regular expression whose first group is the speaker in a "
                    r"file name, e.g. '^\d+_([a-z]+)_' for FSDD")
@@ -589,8 +663,8 @@ def build_parser():
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="SI-SDR, SDR, SIR, SAR of estimates",
-                       description=cmd_evaluate.__doc__ + " Files are paired by the "
-                       "best permutation.")
+                       description=cmd_evaluate.__doc__ + " Each reference file is "
+                       "paired with the estimate that matches it best.")
     p.add_argument("--ref", required=True, help="folder of reference sources")
     p.add_argument("--est", required=True, help="folder of estimated sources")
     p.set_defaults(func=cmd_evaluate)
@@ -605,8 +679,27 @@ def main(argv=None):
         return args.func(args)
     except (CommandError, FileNotFoundError, IsADirectoryError, FileExistsError,
             ValueError) as exc:
-        print(f"sksep {args.command}: error: {exc}", file=sys.stderr)
+        print(f"sksep {args.command}: error: {_in_cli_terms(str(exc), args)}",
+              file=sys.stderr)
         return 1
+
+
+# library parameter -> the option a command-line user typed
+_OPTION_NAMES = {"n_components": "--n-sources", "n_sources": "--n-sources",
+                 "chunk_size": "--chunk-seconds", "ref_channel": "the reference channel"}
+
+
+def _in_cli_terms(message, args):
+    """Say a library error in the command line's own terms, in one place."""
+    first = message.split("\n", 1)[0]
+    if "contains NaN" in first or "contains infinity" in first:
+        what = "NaN" if "NaN" in first else "infinite"
+        where = getattr(args, "input", None) or getattr(args, "data", None) or "the input"
+        return (f"'{where}' holds {what} samples; sksep cannot separate audio "
+                "with missing or infinite values. Repair or re-export the file.")
+    for name, option in _OPTION_NAMES.items():
+        first = re.sub(rf"\b{name}\b", option, first)
+    return first
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -78,7 +78,8 @@ def read_audio(path, *, sr=None, mono=False, dtype="float32"):
         data, file_sr = sf.read(path, dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise ValueError(
-            f"Cannot read audio file '{path}': {exc}. It may be truncated, "
+            f"Cannot read audio file '{path}': {str(exc).rstrip('.')}. It may be "
+            "truncated, "
             "corrupted or in a format libsndfile does not support."
         ) from exc
     if data.shape[0] == 0:

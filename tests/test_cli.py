@@ -238,3 +238,55 @@ def test_evaluate_bad_input_fails_cleanly(tmp_path, inputs):
     assert res.returncode == 1 and "does not exist" in res.stderr
     res = sksep("evaluate", "--ref", "one", cwd=tmp_path)
     assert res.returncode == 2 and "--est" in res.stderr
+
+
+def test_train_on_a_flat_folder_says_what_it_did(tmp_path):
+    demo = load_demo(speakers=["george", "theo"], digits=[0, 1])
+    data = tmp_path / "flat"
+    data.mkdir()
+    for k, w in enumerate(demo.waveforms):
+        write_audio(data / f"{k}.wav", w, SR)
+    res = sksep("train", data, "-o", "flat.pt", "--epochs", "1", "--hidden-size", "4",
+                "--n-fft", "128", "--clip-seconds", "0.5", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "no speaker labels" in res.stderr and "voice with itself" in res.stderr
+    assert "saved flat.pt (1 epoch)" in res.stdout
+    assert "\x1b[" not in res.stdout  # no colour codes in a pipe
+
+
+def test_separate_keeps_24_bit_input_24_bit(tmp_path, voices):
+    import soundfile
+
+    path = tmp_path / "mono24.wav"
+    soundfile.write(path, 0.4 * voices.sum(0), SR, subtype="PCM_24")
+    res = sksep("separate", path, "-o", "out", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    for k in (1, 2):
+        assert soundfile.info(str(tmp_path / "out" / f"mono24_source{k}.wav")).subtype \
+            == "PCM_24"
+    assert "WAV PCM_24" in res.stderr
+
+
+def test_library_errors_are_said_in_command_line_terms(tmp_path, inputs):
+    import soundfile
+
+    bad = np.full((4000, 2), 0.1)
+    bad[100, 0] = np.nan
+    soundfile.write(tmp_path / "nan.wav", bad, SR, subtype="FLOAT")
+    res = sksep("separate", "nan.wav", "-o", "out", cwd=tmp_path)
+    assert res.returncode == 1
+    assert "'nan.wav' holds NaN samples" in res.stderr
+    assert "HistGradientBoosting" not in res.stderr and "imput" not in res.stderr
+    res = sksep("separate", inputs / "mono.wav", "-o", "out", "--chunk-seconds",
+                "0.001", cwd=tmp_path)
+    assert res.returncode == 1 and "--chunk-seconds must be at least" in res.stderr
+    res = sksep("separate", inputs / "notes.txt", "-o", "out", cwd=tmp_path)
+    assert res.returncode == 1 and ".." not in res.stderr
+
+
+def test_help_states_the_exit_codes(tmp_path):
+    res = sksep("--help", cwd=tmp_path)
+    assert "0 on success, 1 when a command fails" in " ".join(res.stdout.split())
+    assert "2 for a usage error" in " ".join(res.stdout.split())
+    res = sksep("train", "--help", cwd=tmp_path)
+    assert "(default: 4.0)" in res.stdout and "Adam learning rate" in res.stdout
