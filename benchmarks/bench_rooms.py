@@ -127,7 +127,12 @@ def main():
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     table = methods(args.n_fft, args.n_iter)
     names = args.methods or list(table)
-    out = open(args.out, "w") if args.out else None
+    done = set()
+    if args.out and os.path.exists(args.out):
+        for line in open(args.out):
+            r = json.loads(line)
+            done.add((r["method"], r["n_src"], r["spacing"], r["rt60"], r["seed"]))
+    out = open(args.out, "a") if args.out else None
     with threadpool_limits(args.threads):
         for n_src in (2, 3):
             for spacing in (0.05, 0.2):
@@ -138,17 +143,25 @@ def main():
                             S, SR, n_mics=n_src, mic_spacing=spacing, rt60=rt60,
                             random_state=seed)
                         for name in names:
+                            if (name, n_src, spacing, rt60, seed) in done:
+                                continue
+                            row = dict(method=name, n_src=n_src, spacing=spacing,
+                                       rt60=rt60, seed=seed, threads=args.threads)
                             t0 = time.perf_counter()
-                            est = table[name](mix)
-                            wall = time.perf_counter() - t0
-                            sc = image_scores(images, est, mixture=mix)
-                            row = dict(
-                                method=name, n_src=n_src, spacing=spacing, rt60=rt60,
-                                seed=seed, threads=args.threads,
-                                sdri=float(np.mean(sc["sdr_improvement"])),
-                                siri=float(np.mean(sc["sir_improvement"])),
-                                si_sdri=float(np.mean(sc["si_sdr_improvement"])),
-                                wall=wall, rtf=wall / SECONDS)
+                            try:
+                                est = table[name](mix)
+                            except Exception as exc:  # a peer's failure is a result
+                                row.update(error=f"{type(exc).__name__}: {exc}",
+                                           sdri=np.nan, siri=np.nan, si_sdri=np.nan,
+                                           wall=np.nan, rtf=np.nan)
+                            else:
+                                wall = time.perf_counter() - t0
+                                sc = image_scores(images, est, mixture=mix)
+                                row.update(
+                                    sdri=float(np.mean(sc["sdr_improvement"])),
+                                    siri=float(np.mean(sc["sir_improvement"])),
+                                    si_sdri=float(np.mean(sc["si_sdr_improvement"])),
+                                    wall=wall, rtf=wall / SECONDS)
                             print(json.dumps({k: round(v, 3) if isinstance(v, float)
                                               else v for k, v in row.items()}),
                                   flush=True)
