@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sksep import CNNAutoencoderSeparator, FastICASeparator, MaskEstimator, STFTTransformer
+from sksep import (
+    CNNAutoencoderSeparator,
+    FastICASeparator,
+    IVASeparator,
+    MaskEstimator,
+    STFTTransformer,
+)
 from sksep import cli, datasets, io as sio, metrics, plotting, pretrained
 from sksep.spectral import ideal_mask_separation
 
@@ -284,6 +290,34 @@ CASES = [
      "Cannot read audio file"),
     ("cli-demo-output-is-a-file", lambda w, f: run("demo", "--out", w / "exists.wav"),
      CommandFailed, "not a directory"),
+    # -- IVASeparator
+    ("iva-fit-nan", lambda w, f: IVASeparator().fit(with_nan(X2)), V, "NaN"),
+    ("iva-more-sources-than-mics", lambda w, f: IVASeparator(n_components=3).fit(X2), V,
+     "set n_components <= 2"),
+    ("iva-silent-mic", lambda w, f: IVASeparator().fit(np.c_[X2[:, 0], np.zeros(600)]),
+     V, "silent"),
+    ("iva-too-short", lambda w, f: IVASeparator().fit(X2[:100]), V, "fewer than the STFT"),
+    ("iva-bool", lambda w, f: IVASeparator().fit(X2 > 0), V, BOOL),
+    # -- speech8k, conversations, rooms, image scores
+    ("load_speech8k-missing-folder", lambda w, f: datasets.load_speech8k(w / "nowhere"),
+     FileNotFoundError, "files.csv"),
+    ("load_speech8k-bad-split", lambda w, f: datasets.load_speech8k(w, split="dev"), V,
+     "Unknown split"),
+    ("conversation-one-speaker", lambda w, f: datasets.make_conversation(
+        [[np.ones(100)]], n_times=1000), V, "at least 2 speakers"),
+    ("conversation-nan", lambda w, f: datasets.make_conversation(
+        [[with_nan(np.ones(100))], [np.ones(100)]], n_times=1000), V, "NaN"),
+    ("room-1d-sources", lambda w, f: datasets.make_room_mixture(np.ones(100), SR), V,
+     "sources must be"),
+    ("room-negative-rt60", lambda w, f: datasets.make_room_mixture(
+        np.ones((100, 2)), SR, rt60=-1), V, "rt60"),
+    ("image_scores-shape", lambda w, f: metrics.image_scores(
+        np.ones((2, 100, 2)), np.ones((50, 2))), V, "estimates must have shape"),
+    # -- streaming
+    ("stream-non-causal", lambda w, f: MaskEstimator(max_epochs=1, hidden_size=4).fit(
+        CLIPS, LABELS).streamer(), V, "cannot stream"),
+    ("stream-bad-block", lambda w, f: pretrained.load(
+        "speech8k-2voices-causal-8ms").streamer().process(np.ones((4, 3))), V, "shape"),
 ]
 
 
@@ -302,7 +336,7 @@ def test_every_public_callable_is_in_the_table():
 
     covered = " ".join(c[0] for c in CASES)
     names = {"ica": FastICASeparator, "stft": STFTTransformer, "mask": MaskEstimator,
-             "cnn": CNNAutoencoderSeparator}
+             "cnn": CNNAutoencoderSeparator, "iva": IVASeparator, "stream": None}
     for prefix in names:
         assert f"{prefix}-" in covered
     prefixes = {"si_sdr": "si_sdr", "si_sdr_improvement": "si_sdri",
@@ -311,7 +345,9 @@ def test_every_public_callable_is_in_the_table():
                 "make_instantaneous_mixture": "mixture", "make_clip_mixtures": "clip-mix",
                 "fix_length": "fix_length", "load_fsdd": "load_fsdd",
                 "read_audio": "read-", "write_audio": "write-", "load": "load-",
-                "save": "save-", "ideal_mask_separation": "ideal-mask"}
+                "save": "save-", "ideal_mask_separation": "ideal-mask",
+                "load_speech8k": "load_speech8k", "make_conversation": "conversation",
+                "make_room_mixture": "room-", "image_scores": "image_scores"}
     for name, prefix in prefixes.items():
         assert prefix in covered, name
     for command in ("separate", "train", "evaluate", "demo"):

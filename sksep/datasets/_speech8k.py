@@ -106,7 +106,6 @@ def load_speech8k(data_home=None, *, split=None, speakers=None, sex=None,
     >>> len(set(test.speaker)), test.sr  # doctest: +SKIP
     (70, 8000)
     """
-    folder = _speech8k_folder(data_home)
     keep_split = _as_set(split, "split", SPEECH8K_SPLITS)
     keep_sex = _as_set(sex, "sex", ("F", "M"))
     keep_speakers = _as_set(speakers, "speakers")
@@ -115,6 +114,7 @@ def load_speech8k(data_home=None, *, split=None, speakers=None, sex=None,
             f"max_files_per_speaker must be a positive int or None, got "
             f"{max_files_per_speaker!r}."
         )
+    folder = _speech8k_folder(data_home)
     with open(folder / "files.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     kept, per_speaker = [], {}

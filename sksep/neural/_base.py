@@ -325,9 +325,12 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             raise ValueError("Only STFT windows given by name can be saved.")
         if stft is not None:
             stft = {k: _plain(v) for k, v in stft.get_params().items()}
+        # the STFT window is rebuilt from the STFT parameters on load; the
+        # weights alone may be stored in float16
         weights = {k: (v.detach().cpu().half() if half and v.is_floating_point()
                        else v.detach().cpu())
-                   for k, v in self.net_.module_.state_dict().items()}
+                   for k, v in self.net_.module_.state_dict().items()
+                   if k != "window"}
         return {
             "estimator": type(self).__name__,
             "params": {k: _plain(v) for k, v in params.items()},
@@ -372,11 +375,17 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             np.zeros((1, est.n_features_in_), dtype=np.float32))
         est.net_ = est._build_net()
         module = est.net_.module_
+        # the window comes exactly from the STFT parameters (older files
+        # stored a float16 copy of it; it is ignored)
         weights = {k: v.to(dtype=module.state_dict()[k].dtype)
                    if k in module.state_dict() else v
-                   for k, v in state["state_dict"].items()}
+                   for k, v in state["state_dict"].items() if k != "window"}
         try:
-            module.load_state_dict(weights)
+            result = module.load_state_dict(weights, strict=False)
+            if set(result.missing_keys) - {"window"} or result.unexpected_keys:
+                raise RuntimeError(
+                    f"missing {sorted(set(result.missing_keys) - {'window'})}, "
+                    f"unexpected {sorted(result.unexpected_keys)}")
         except RuntimeError as exc:
             raise ValueError(
                 f"The saved weights do not fit this version's {cls.__name__} "

@@ -2,7 +2,9 @@
 
 from numbers import Integral
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import NeuralSeparatorMixin
 
@@ -169,6 +171,62 @@ class MaskEstimator(NeuralSeparatorMixin):
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
+
+    def streamer(self):
+        """A block-by-block separator with a stated latency (causal kinds).
+
+        Returns
+        -------
+        stream : sksep.streaming.BlockStreamer
+            ``stream.process(block)`` takes the next samples of a mono
+            mixture (any number) and returns ``(n_sources, len(block))``
+            separated samples, ``stream.latency_`` samples late
+            (``n_fft - 1``; ``latency_ms_`` when ``sample_rate_`` is known);
+            ``stream.flush()`` returns the last ``latency_``. Concatenated
+            and shifted by the latency, the output equals
+            ``separate(x, chunk_size=None)``. The network's state lives in
+            the stream, so one fitted model serves many streams.
+
+        Raises
+        ------
+        ValueError
+            For ``kind='blstm'`` or ``'tcn'``, which look at future frames.
+        """
+        check_is_fitted(self)
+        if self.kind not in ("lstm", "causal-tcn"):
+            raise ValueError(
+                f"MaskEstimator(kind={self.kind!r}) looks at future frames and "
+                "cannot stream. Causal alternatives: kind='lstm' or "
+                "kind='causal-tcn', or the shipped causal models "
+                "'speech8k-2voices-causal-8ms', '-16ms' and '-32ms' "
+                "(sksep.pretrained.load)."
+            )
+        import torch
+
+        from ..nn._modules import _LOG_EPS
+        from ..streaming import BlockStreamer
+
+        module = self.net_.module_
+        module.eval()
+        net = module.mask_net
+        device = next(module.parameters()).device
+        state = {"net": net.init_state(1)}
+
+        def processor(spec):                     # (T, F, 1) complex
+            x = spec[:, :, 0]
+            feats = np.log(x.real**2 + x.imag**2 + _LOG_EPS)
+            with torch.no_grad():
+                f = torch.as_tensor(feats[None], dtype=torch.float32, device=device)
+                masks, state["net"] = net.step(f, state["net"])
+            m = masks[0].cpu().numpy().astype(np.float64)   # (S, T, F)
+            return np.moveaxis(m * x[None], 0, -1)          # (T, F, S)
+
+        stft = self.stft_
+        return BlockStreamer(
+            processor, n_fft=stft.n_fft, hop_length=stft.hop_length_,
+            window=stft._window.numpy(), pad_mode=stft.pad_mode, n_channels=1,
+            n_outputs=self.n_sources_, sample_rate=getattr(self, "sample_rate_", None),
+            layout="sources_first")
 
     def _build_mask_net(self, n_freqs, n_sources):
         from ..nn import MaskNet

@@ -144,6 +144,39 @@ class MaskNet(nn.Module):
             h = self.skip_act(skip).transpose(1, 2)
         return self.activate(self.out(h))
 
+    def init_state(self, batch=1):
+        """Streaming state before the first frame: the causal convolutions'
+        zero history, or the LSTM's zero state (see :meth:`step`)."""
+        if not self.causal:
+            raise ValueError(
+                f"MaskNet(kind={self.kind!r}) looks at future frames and cannot "
+                "run frame by frame; kind='lstm' or 'causal-tcn' can."
+            )
+        if self.kind == "lstm":
+            return None
+        p = next(self.parameters())
+        return [p.new_zeros(batch, block.depthwise.in_channels, block.context)
+                for block in self.body]
+
+    def step(self, features, state):
+        """Masks of the next frames ``(batch, n_new, n_freqs)``, continuing
+        from ``state``: the same values as :meth:`forward` on the whole
+        sequence (causal kinds only). Returns ``(masks, new_state)``."""
+        h = self.norm(features)
+        if self.kind == "lstm":
+            h, state = self.body(h, state)
+            return self.activate(self.out(h)), state
+        h = self.inp(h.transpose(1, 2))
+        skip, new_state = 0, []
+        for block, past in zip(self.body, state):
+            a = block.norm1(block.act1(block.inp(h)))
+            a = torch.cat([past, a], dim=2)
+            new_state.append(a[:, :, a.shape[2] - block.context:])
+            d = block.norm2(block.act2(block.depthwise(a)))
+            h, skip = h + block.res(d), skip + block.skip(d)
+        h = self.skip_act(skip).transpose(1, 2)
+        return self.activate(self.out(h)), new_state
+
     def activate(self, projected):
         """Masks ``(batch, n_sources, n_frames, n_freqs)`` from the output
         layer's ``(batch, n_frames, n_sources * n_freqs)``."""

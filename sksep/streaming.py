@@ -1,0 +1,267 @@
+"""Block-by-block separation with a stated latency.
+
+A fitted causal separator hands out a streamer (``sep.streamer()``): an
+object with ``process(block)`` and ``flush()`` that holds the STFT's
+overlap-add buffers and the separator's own state (a network's recurrent or
+convolutional memory, an online demixing matrix) between calls. State lives
+in the streamer, never in the estimator, so one fitted model serves many
+streams.
+
+Every streamer here reproduces the offline, centred STFT exactly: frame
+``t`` covers input samples ``t * hop - n_fft // 2`` to ``t * hop + n_fft //
+2 - 1`` (the start padded as the offline STFT pads it), and an output sample
+is final once every frame that covers it has been processed. The last frame
+covering sample ``n`` ends at most ``n_fft - 1`` samples later, so each
+output sample leaves ``latency_ = n_fft - 1`` samples after the input
+sample it belongs to, whatever the block size: the algorithmic latency
+(computing time comes on top). ``process`` returns exactly as many samples
+as it was given, delayed by ``latency_`` (zeros at first), and ``flush``
+returns the last ``latency_`` samples. The concatenated output, shifted by
+``latency_``, equals the offline output of the same separator.
+"""
+
+import numpy as np
+
+__all__ = ["BlockStreamer"]
+
+
+class BlockStreamer:
+    """Streaming STFT engine: frames in, a per-frame processor, overlap-add out.
+
+    Parameters
+    ----------
+    processor : callable
+        ``processor(spec) -> out``: complex frames ``spec`` of shape
+        ``(n_frames, n_freqs, n_channels)`` in time order (never seen again)
+        to complex output frames ``(n_frames, n_freqs, n_outputs)``. It keeps
+        whatever state it needs between calls.
+    n_fft, hop_length : int
+        STFT size and hop in samples.
+    window : ndarray of shape (n_fft,)
+        Analysis window (also used for the least-squares overlap-add).
+    pad_mode : {'reflect', 'constant', 'replicate'}, default='reflect'
+        How the offline STFT pads the signal's ends.
+    n_channels, n_outputs : int
+        Input channels and output signals.
+    sample_rate : int, default=None
+        Sample rate, for ``latency_ms_``.
+    layout : {'channels_last', 'sources_first'}, default='channels_last'
+        Output of ``process``: ``(n_samples, n_outputs)`` or ``(n_outputs,
+        n_samples)`` (the layouts of the multichannel and of the mono
+        separators).
+
+    Attributes
+    ----------
+    latency_ : int
+        Algorithmic latency in samples (``n_fft - 1``).
+    latency_ms_ : float or None
+        The same in milliseconds, when the sample rate is known.
+    n_samples_in_ : int
+        Input samples received so far.
+
+    See Also
+    --------
+    sksep.MaskEstimator.streamer : Streams a causal mask estimator.
+    sksep.IVASeparator.streamer : Online AuxIVA for microphone arrays.
+    """
+
+    def __init__(self, processor, *, n_fft, hop_length, window, pad_mode="reflect",
+                 n_channels=1, n_outputs=1, sample_rate=None, layout="channels_last",
+                 dtype=np.float32):
+        if pad_mode not in ("reflect", "constant", "replicate"):
+            raise ValueError(
+                f"Streaming supports STFT pad_mode 'reflect', 'constant' or "
+                f"'replicate', got {pad_mode!r}."
+            )
+        self.processor = processor
+        self.n_fft, self.hop = int(n_fft), int(hop_length)
+        self.window = np.asarray(window, dtype=np.float64)
+        self.pad_mode, self.layout, self.dtype = pad_mode, layout, dtype
+        self.n_channels, self.n_outputs = n_channels, n_outputs
+        self.left = self.n_fft // 2
+        self.latency_ = self.n_fft - 1
+        self.latency_ms_ = (None if sample_rate is None
+                            else 1000.0 * self.latency_ / sample_rate)
+        self.n_samples_in_ = 0
+        self._head = np.zeros((0, n_channels))   # the first samples (start padding)
+        self._padded = None                      # padded input not yet framed
+        self._pad_start = 0                      # its position in padded coordinates
+        self._next_frame = 0
+        self._ola = np.zeros((0, n_outputs))     # overlap-add from _ola_start
+        self._env = np.zeros(0)
+        self._ola_start = 0
+        self._n_out = -self.latency_             # next output sample (x index)
+        self._tail = np.zeros((0, n_channels))   # the last n_fft input samples
+        self._flushed = False
+
+    # -- public --------------------------------------------------------------
+
+    def process(self, block):
+        """Separate the next block; returns as many samples, ``latency_`` late.
+
+        Parameters
+        ----------
+        block : array-like of shape (n,) or (n, n_channels)
+            The next input samples (any ``n >= 0``).
+
+        Returns
+        -------
+        out : ndarray
+            ``(n, n_outputs)`` or ``(n_outputs, n)`` (see ``layout``).
+        """
+        if self._flushed:
+            raise RuntimeError("This stream was flushed; create a new streamer.")
+        x = self._check_block(block)
+        n = x.shape[0]
+        self.n_samples_in_ += n
+        self._tail = np.concatenate([self._tail, x])[-self.n_fft:]
+        if self._padded is None:
+            self._head = np.concatenate([self._head, x])
+            if self._head.shape[0] > self.left:
+                self._padded = np.concatenate([self._start_pad(self._head), self._head])
+                self._pad_start = 0
+                self._head = self._head[: self.left + 1]
+        else:
+            self._padded = np.concatenate([self._padded, x])
+        self._run_frames(self._available_frames())
+        return self._emit(self.n_samples_in_ - self.latency_)
+
+    def flush(self):
+        """End the stream: the last ``latency_`` output samples.
+
+        Returns
+        -------
+        out : ndarray
+            ``(latency_, n_outputs)`` or ``(n_outputs, latency_)``.
+        """
+        if self._flushed:
+            raise RuntimeError("This stream was already flushed.")
+        self._flushed = True
+        total = self.n_samples_in_
+        if total == 0:
+            return self._layout(np.zeros((self.latency_, self.n_outputs)))
+        from .nn._stft import geometry
+
+        geo = geometry(self.n_fft, self.hop, True, self.pad_mode, total)
+        if geo.extended != total:
+            raise ValueError(
+                f"The stream held {total} samples, too few for the STFT's padding "
+                f"(at least {max(geo.left, geo.right) + 1}); separate it offline."
+            )
+        if self._padded is None:  # pragma: no cover - needs total <= left
+            self._padded = np.concatenate([self._start_pad(self._head), self._head])
+        self._padded = np.concatenate([self._padded, self._end_pad(geo.right)])
+        self._run_frames(geo.n_frames - self._next_frame)
+        return self._emit(total, final=True)
+
+    # -- internals -------------------------------------------------------------
+
+    def _check_block(self, block):
+        x = np.asarray(block)
+        if x.dtype.kind not in "fiu" or x.dtype == bool:
+            raise ValueError(f"A block must hold real samples, got dtype {x.dtype}.")
+        if x.ndim == 1 and self.n_channels == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.n_channels:
+            raise ValueError(
+                f"A block must have shape (n,{'' if self.n_channels > 1 else ' or (n'}"
+                f"{', ' + str(self.n_channels) + ')' if self.n_channels > 1 else ', 1))'}"
+                f", got {x.shape}."
+            )
+        if x.dtype.kind in "iu":
+            from ._validation import pcm_to_float
+
+            x = pcm_to_float(x, np.float64)
+        x = x.astype(np.float64)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("The block contains NaN or infinity.")
+        return x
+
+    def _start_pad(self, head):
+        n = self.left
+        if self.pad_mode == "reflect":
+            return head[n:0:-1]
+        if self.pad_mode == "replicate":
+            return np.repeat(head[:1], n, axis=0)
+        return np.zeros((n, self.n_channels))
+
+    def _end_pad(self, n):
+        tail = self._tail
+        if n <= 0:
+            return np.zeros((0, self.n_channels))
+        if self.pad_mode == "reflect":
+            return tail[-2:-2 - n:-1]
+        if self.pad_mode == "replicate":
+            return np.repeat(tail[-1:], n, axis=0)
+        return np.zeros((n, self.n_channels))
+
+    def _available_frames(self):
+        if self._padded is None:
+            return 0
+        end = self._pad_start + self._padded.shape[0]   # padded samples known
+        last = (end - self.n_fft) // self.hop            # last complete frame
+        return max(0, last + 1 - self._next_frame)
+
+    def _run_frames(self, count):
+        if count <= 0:
+            return
+        first = self._next_frame
+        starts = (first + np.arange(count)) * self.hop - self._pad_start
+        idx = starts[:, None] + np.arange(self.n_fft)
+        frames = self._padded[idx]                                  # (T, n_fft, C)
+        if self.dtype == np.float32:
+            # the offline separators' float32 torch FFTs, for equal numbers
+            import torch
+
+            w = torch.as_tensor(self.window, dtype=torch.float32)[None, :, None]
+            spec = torch.fft.rfft(torch.as_tensor(frames, dtype=torch.float32) * w,
+                                  dim=1).numpy()
+        else:
+            spec = np.fft.rfft(frames * self.window[None, :, None], axis=1)
+        out = np.asarray(self.processor(spec))                      # (T, F, K)
+        wave = np.fft.irfft(out, n=self.n_fft, axis=1) * self.window[None, :, None]
+        # overlap-add into the accumulator (padded coordinates)
+        need = (first + count - 1) * self.hop + self.n_fft - self._ola_start
+        if need > self._ola.shape[0]:
+            grow = need - self._ola.shape[0]
+            self._ola = np.concatenate([self._ola, np.zeros((grow, self.n_outputs))])
+            self._env = np.concatenate([self._env, np.zeros(grow)])
+        w2 = self.window**2
+        for j in range(count):
+            at = (first + j) * self.hop - self._ola_start
+            self._ola[at:at + self.n_fft] += wave[j]
+            self._env[at:at + self.n_fft] += w2
+        self._next_frame += count
+        # drop input that no future frame needs
+        keep_from = self._next_frame * self.hop - self._pad_start
+        if keep_from > 0:
+            self._padded = self._padded[keep_from:]
+            self._pad_start += keep_from
+
+    def _emit(self, upto, final=False):
+        """Output samples ``y[_n_out:upto]`` (negative indices: the latency's
+        zeros); the stream's m-th output sample is ``y[m - latency_]``."""
+        upto = max(upto, self._n_out)
+        lo, hi = self._n_out, upto
+        out = np.zeros((hi - lo, self.n_outputs))
+        # samples before the start of the signal are zeros (the latency)
+        first_real = max(lo, 0)
+        if hi > first_real:
+            a = first_real + self.left - self._ola_start
+            b = hi + self.left - self._ola_start
+            env = self._env[a:b]
+            tiny = np.finfo(np.float64).tiny
+            inv = np.where(env > tiny, 1.0 / np.where(env > tiny, env, 1.0), 0.0)
+            out[first_real - lo:] = self._ola[a:b] * inv[:, None]
+        self._n_out = hi
+        if not final:
+            # output final up to here: drop the accumulator before it
+            cut = hi + self.left - self._ola_start
+            if cut > 0:
+                self._ola, self._env = self._ola[cut:], self._env[cut:]
+                self._ola_start += cut
+        return self._layout(out)
+
+    def _layout(self, out):
+        out = out.astype(self.dtype, copy=False)
+        return out.T.copy() if self.layout == "sources_first" else out

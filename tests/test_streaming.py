@@ -1,0 +1,89 @@
+"""Streaming: blocks of any size in, the offline causal output out, shifted
+by a stated latency; state lives in the stream; non-causal models refuse."""
+
+import numpy as np
+import pytest
+
+from sksep import MaskEstimator, STFTTransformer
+from sksep.datasets import load_demo, load_speech_demo
+from sksep.pretrained import load
+
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def mixture():
+    demo = load_speech_demo()
+    return (demo.waveforms[0][:3 * SR] + demo.waveforms[2][:3 * SR]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny_lstm():
+    digits = load_demo()
+    return MaskEstimator(kind="lstm", hidden_size=8, num_layers=1, segment_length=2000,
+                         stft=STFTTransformer(n_fft=128, hop_length=48),
+                         max_epochs=1, random_state=0).fit(digits.waveforms,
+                                                            digits.speaker)
+
+
+def _stream(sep, x, sizes):
+    stream = sep.streamer()
+    out, i, k = [], 0, 0
+    while i < len(x):
+        n = int(sizes[k % len(sizes)])
+        out.append(stream.process(x[i:i + n]))
+        i, k = i + n, k + 1
+    out.append(stream.flush())
+    return stream, np.concatenate(out, axis=1)
+
+
+@pytest.mark.parametrize("model", ["speech8k-2voices-causal-8ms",
+                                   "speech8k-2voices-causal-16ms", "lstm"])
+def test_stream_equals_offline_causal_output_shifted_by_the_latency(
+        model, mixture, tiny_lstm):
+    sep = tiny_lstm if model == "lstm" else load(model)
+    offline = sep.separate(mixture, chunk_size=None)
+    # random block sizes, single samples and sizes that are no multiple of the hop
+    sizes = np.random.default_rng(0).integers(1, 400, size=64)
+    for blocks in (sizes, [1, 7, 64, 333]):
+        stream, out = _stream(sep, mixture, blocks)
+        lat = stream.latency_
+        assert lat == sep.stft_.n_fft - 1
+        assert out.shape == (2, mixture.size + lat)
+        assert np.all(out[:, :lat] == 0)
+        err = np.abs(out[:, lat:] - offline).max()
+        assert err <= 1e-5 * np.abs(offline).max()
+
+
+def test_latency_is_stated_in_samples_and_milliseconds():
+    stream = load("speech8k-2voices-causal-8ms").streamer()
+    assert stream.latency_ == 63 and stream.latency_ms_ == pytest.approx(7.875)
+
+
+def test_state_lives_in_the_stream_not_the_model(mixture):
+    sep = load("speech8k-2voices-causal-16ms")
+    a, b = sep.streamer(), sep.streamer()
+    x1, x2 = mixture, mixture[::-1].copy()
+    out1, out2 = [], []
+    for i in range(0, mixture.size, 500):        # interleaved
+        out1.append(a.process(x1[i:i + 500]))
+        out2.append(b.process(x2[i:i + 500]))
+    _, alone = _stream(sep, x2, [500])
+    np.testing.assert_array_equal(np.concatenate(out2 + [b.flush()], axis=1), alone)
+
+
+def test_non_causal_models_refuse_and_name_the_causal_ones():
+    with pytest.raises(ValueError, match="causal-tcn.*speech8k-2voices-causal-8ms"):
+        load("speech8k-2voices").streamer()
+
+
+def test_bad_blocks_and_reuse_after_flush_are_refused(mixture):
+    stream = load("speech8k-2voices-causal-8ms").streamer()
+    with pytest.raises(ValueError, match="shape"):
+        stream.process(np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        stream.process(np.full(10, np.nan))
+    stream.process(mixture[:1000])
+    stream.flush()
+    with pytest.raises(RuntimeError, match="flushed"):
+        stream.process(mixture[:10])
