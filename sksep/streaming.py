@@ -255,8 +255,9 @@ class BlockStreamer:
             out[first_real - lo:] = self._ola[a:b] * inv[:, None]
         self._n_out = hi
         if not final:
-            # output final up to here: drop the accumulator before it
-            cut = hi + self.left - self._ola_start
+            # output final up to here: drop the accumulator before it (never
+            # past the start of a frame still to come)
+            cut = min(hi + self.left, self._next_frame * self.hop) - self._ola_start
             if cut > 0:
                 self._ola, self._env = self._ola[cut:], self._env[cut:]
                 self._ola_start += cut

@@ -87,3 +87,56 @@ def test_bad_blocks_and_reuse_after_flush_are_refused(mixture):
     stream.flush()
     with pytest.raises(RuntimeError, match="flushed"):
         stream.process(mixture[:10])
+
+
+# -- online AuxIVA ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def room():
+    from sksep.datasets import make_room_mixture
+
+    demo = load_speech_demo()
+    n = 12 * SR
+    S = np.stack([demo.waveforms[1][:n], demo.waveforms[3][:n]], axis=1)
+    return make_room_mixture(S, SR, rt60=0.15, random_state=0)
+
+
+def _online(mix, sizes, **params):
+    from sksep import IVASeparator
+
+    stream = IVASeparator(stft=STFTTransformer(n_fft=1024, hop_length=256)).streamer(
+        2, forgetting=0.96, sample_rate=SR, **params)
+    out, i, k = [], 0, 0
+    while i < mix.shape[0]:
+        n = int(sizes[k % len(sizes)])
+        out.append(stream.process(mix[i:i + n]))
+        i, k = i + n, k + 1
+    out.append(stream.flush())
+    return stream, np.concatenate(out)[stream.latency_:]
+
+
+def test_online_iva_converges_within_seconds_in_a_room(room):
+    from sksep.metrics import image_scores
+
+    mix, images = room
+    stream, out = _online(mix, [80])
+    assert out.shape == mix.shape and stream.latency_ == 1023
+    late = slice(6 * SR, None)             # after 6 s
+    gain = image_scores(images[:, late], out[late], mixture=mix[late])
+    assert np.mean(gain["sdr_improvement"]) > 6
+
+
+def test_online_iva_does_not_depend_on_block_sizes(room):
+    mix, _ = room
+    _, a = _online(mix[:4 * SR], [80])
+    _, b = _online(mix[:4 * SR], np.random.default_rng(1).integers(1, 700, size=50))
+    assert np.abs(a - b).max() < 1e-9 * np.abs(a).max()
+
+
+def test_online_iva_refuses_what_it_cannot_do():
+    from sksep import IVASeparator
+
+    with pytest.raises(ValueError, match="n_channels"):
+        IVASeparator().streamer()
+    with pytest.raises(ValueError, match="laplace' or 'gauss'"):
+        IVASeparator(source_model="nmf").streamer(2)
