@@ -210,16 +210,25 @@ class MaskEstimator(NeuralSeparatorMixin):
         module.eval()
         net = module.mask_net
         device = next(module.parameters()).device
-        state = {"net": net.init_state(1)}
+        if self.kind == "causal-tcn" and device.type == "cpu":
+            step = net.numpy_stepper()             # few frames per block: NumPy
+
+            def masks_of(feats):
+                return step(feats)
+        else:
+            state = {"net": net.init_state(1)}
+
+            def masks_of(feats):
+                with torch.no_grad():
+                    f = torch.as_tensor(feats[None], dtype=torch.float32,
+                                        device=device)
+                    masks, state["net"] = net.step(f, state["net"])
+                return masks[0].cpu().numpy()
 
         def processor(spec):                     # (T, F, 1) complex
             x = spec[:, :, 0]
-            feats = np.log(x.real**2 + x.imag**2 + _LOG_EPS)
-            with torch.no_grad():
-                f = torch.as_tensor(feats[None], dtype=torch.float32, device=device)
-                masks, state["net"] = net.step(f, state["net"])
-            m = masks[0].cpu().numpy().astype(np.float64)   # (S, T, F)
-            return np.moveaxis(m * x[None], 0, -1)          # (T, F, S)
+            m = masks_of(np.log(x.real**2 + x.imag**2 + _LOG_EPS))   # (S, T, F)
+            return np.moveaxis(m.astype(np.float64) * x[None], 0, -1)  # (T, F, S)
 
         stft = self.stft_
         return BlockStreamer(
