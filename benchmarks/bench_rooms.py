@@ -150,13 +150,13 @@ def main():
                             t0 = time.perf_counter()
                             try:
                                 est = table[name](mix)
-                            except Exception as exc:  # a peer's failure is a result
+                                wall = time.perf_counter() - t0
+                                sc = image_scores(images, est, mixture=mix)
+                            except Exception as exc:  # a method's failure is a result
                                 row.update(error=f"{type(exc).__name__}: {exc}",
                                            sdri=np.nan, siri=np.nan, si_sdri=np.nan,
                                            wall=np.nan, rtf=np.nan)
                             else:
-                                wall = time.perf_counter() - t0
-                                sc = image_scores(images, est, mixture=mix)
                                 row.update(
                                     sdri=float(np.mean(sc["sdr_improvement"])),
                                     siri=float(np.mean(sc["sir_improvement"])),

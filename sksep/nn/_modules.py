@@ -207,7 +207,7 @@ class MaskNet(nn.Module):
 
     def numpy_stepper(self):
         """A NumPy twin of :meth:`step` for one stream (causal TCN): the
-        weights copied once as float32 arrays. Live blocks hold a few
+        weights copied once as float64 arrays. Live blocks hold a few
         frames, where NumPy's per-operation cost (about 1 us) beats torch's.
         Returns ``step(features (T, n_freqs)) -> masks (n_sources, T,
         n_freqs)`` with its own state."""
@@ -215,7 +215,7 @@ class MaskNet(nn.Module):
             raise ValueError("numpy_stepper is for kind='causal-tcn'.")
         with torch.no_grad():
             def arr(t):
-                return t.detach().cpu().numpy().astype(np.float32)
+                return t.detach().cpu().numpy().astype(np.float64)
 
             (w0, b0), plan = self._stream_plan()
             first = (arr(w0).T.copy(), arr(b0))
@@ -230,7 +230,7 @@ class MaskNet(nn.Module):
             skip_a = float(self.skip_act.weight)
             out_w, out_b = arr(self.out.weight).T.copy(), arr(self.out.bias)
         n_src = self.n_sources
-        state = [np.zeros((b[-1], b[0].shape[1]), dtype=np.float32) for b in blocks]
+        state = [np.zeros((b[-1], b[0].shape[1])) for b in blocks]
         softmax = self.activation == "softmax"
 
         def layer_norm(x, w, b, eps):
@@ -242,7 +242,7 @@ class MaskNet(nn.Module):
             return np.where(x > 0, x, a * x)
 
         def step(features):
-            h = layer_norm(features.astype(np.float32), *norm) @ first[0] + first[1]
+            h = layer_norm(features.astype(np.float64), *norm) @ first[0] + first[1]
             n_new, width = h.shape
             skip = 0
             for i, (w_in, b_in, a1, g1, c1, e1, taps, b_dw, a2, g2, c2, e2, w_out,
