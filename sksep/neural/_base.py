@@ -373,7 +373,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             est.classes_ = np.asarray(fitted["classes_"])
         est.stft_ = stft.fit(
             np.zeros((1, est.n_features_in_), dtype=np.float32))
-        est.net_ = est._build_net()
+        est.net_ = est._build_net(with_optimizer=False)
         module = est.net_.module_
         # the window comes exactly from the STFT parameters (older files
         # stored a float16 copy of it; it is ignored)
@@ -559,7 +559,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         self.net_ = self._build_net()
         self._train(X, y, valid)
 
-    def _build_net(self):
+    def _build_net(self, with_optimizer=True):
         import torch
         from skorch import NeuralNet
 
@@ -584,7 +584,19 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             device=self._device(), train_split=None, verbose=int(self.verbose),
             iterator_train__shuffle=True, callbacks=[],
         )
-        return net.initialize()
+        if with_optimizer:
+            return net.initialize()
+        # a model loaded to separate needs no optimizer (creating one imports
+        # torch._dynamo: about 1.3 s); _train creates it on first use
+        net.check_training_readiness()
+        net._initialize_virtual_params()
+        net._initialize_callbacks()
+        net._initialize_module()
+        net._initialize_criterion()
+        net._initialize_history()
+        net._validate_params()
+        net.initialized_ = True
+        return net
 
     def _train(self, X, y, valid=None):
         """Train ``net_`` for ``max_epochs`` more epochs (fresh or continued).
@@ -646,6 +658,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
                 gradient_clip_value=float(self.gradient_clip))))
         if self.verbose and int(self.verbose) > 1:
             callbacks.append(("progress_bar", ProgressBar()))
+        if not hasattr(self.net_, "optimizer_"):     # loaded for separation only
+            self.net_._initialize_optimizer()
         self.net_.callbacks, self.net_.max_epochs = callbacks, self.max_epochs
         self.net_.verbose = int(self.verbose)
         self.net_.initialize_callbacks()
