@@ -43,10 +43,16 @@ def _check_sr(sr):
     return float(sr)
 
 
-def _time_frequency_image(ax, values, duration, sr, cmap, limits, label, title):
-    """Draw (n_freqs, n_frames) ``values`` on ``ax`` with axes and a colour bar."""
+def _time_frequency_image(ax, values, hop_length, sr, cmap, limits, label, title):
+    """Draw (n_freqs, n_frames) ``values`` on ``ax`` with axes and a colour bar.
+
+    Frame ``t`` is drawn centred on ``t * hop_length / sr`` seconds (the
+    centred STFT's frame times), so spectrograms and masks of one signal
+    line up with each other and with its waveform."""
+    half = 0.5 * hop_length / sr
     image = ax.imshow(values, origin="lower", aspect="auto", cmap=cmap,
-                      extent=(0, duration, 0, sr / 2), vmin=limits[0], vmax=limits[1])
+                      extent=(-half, values.shape[1] * hop_length / sr - half, 0, sr / 2),
+                      vmin=limits[0], vmax=limits[1])
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (Hz)")
     ax.figure.colorbar(image, ax=ax, label=label, pad=0.01)
@@ -147,9 +153,10 @@ def plot_spectrogram(x, sr, *, n_fft=256, hop_length=None, top_db=80.0, ax=None,
     db = 10 * np.log10(np.maximum(power, 1e-20) / max(power.max(), 1e-20))
     db = np.maximum(db, -float(top_db))
     ax = _axes(ax)
-    duration = x.size / sr
-    return _time_frequency_image(ax, db, duration, sr, cmap, (-float(top_db), 0),
-                                 "dB", title)
+    ax = _time_frequency_image(ax, db, stft.hop_length_, sr, cmap, (-float(top_db), 0),
+                               "dB", title)
+    ax.set_xlim(0, x.size / sr)
+    return ax
 
 
 def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
@@ -191,8 +198,7 @@ def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
         )
     sr = _check_sr(sr)
     ax = _axes(ax)
-    return _time_frequency_image(ax, mask, mask.shape[1] * hop_length / sr, sr, cmap,
-                                 (0, 1), "mask", title)
+    return _time_frequency_image(ax, mask, hop_length, sr, cmap, (0, 1), "mask", title)
 
 
 def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
@@ -248,6 +254,8 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
     """
     plt = _pyplot()
     mixture = np.asarray(mixture)
+    mix_name = ("mixture" if mixture.ndim == 1
+                else f"mixture, microphone 1 of {mixture.shape[0]}")
     mixture = _check_audio(mixture if mixture.ndim == 1 else mixture[0], "mixture",
                            "waveform (n_times,) or (n_channels, n_times)", ndims=(1,))
     estimates = _check_audio(estimates, "estimates", "(n_sources, n_times)",
@@ -268,7 +276,16 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
     if fig is None:
         fig = plt.figure(figsize=(4.2 * n_cols, 2.0 * (n_src + 1)), layout="constrained")
     axes = fig.subplots(n_src + 1, n_cols, squeeze=False)
-    rows = [("mixture", mixture, None, None)] + [
+    silent = None
+    if masks is not None:
+        # a mask means nothing where the mixture is silent: leave those bins blank
+        from .spectral import STFTTransformer
+
+        stft = STFTTransformer(n_fft=n_fft, hop_length=hop_length, output="power")
+        power = stft.to_spectrogram(stft.fit_transform(mixture[None].astype(np.float64)))[0]
+        if power.shape == np.shape(masks)[1:]:
+            silent = power < power.max() * 1e-6      # 60 dB below the loudest bin
+    rows = [(mix_name, mixture, None, None)] + [
         (labels[k], estimates[k], None if references is None else references[k],
          None if scores is None else scores[k]) for k in range(n_src)]
     for r, (name, signal, ref, score) in enumerate(rows):
@@ -276,15 +293,23 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
         if ref is not None:
             plot_waveform(np.asarray(ref, dtype=np.float64), sr, ax=axes[r, 0],
                           color="0.7", label="reference")
-        plot_waveform(signal, sr, ax=axes[r, 0], title=head, color=f"C{r}")
+        plot_waveform(signal, sr, ax=axes[r, 0], title=head, color=f"C{r}",
+                      label=None if ref is None else "estimate")
         plot_spectrogram(signal, sr, n_fft=n_fft, hop_length=hop_length, ax=axes[r, 1],
                          title=f"{name}: spectrogram")
         if masks is not None:
             if r == 0:
                 axes[r, 2].axis("off")
             else:
-                plot_mask(masks[r - 1], sr, hop_length, ax=axes[r, 2],
-                          title=f"{name}: estimated mask")
+                mask = np.asarray(masks[r - 1], dtype=np.float64)
+                if silent is not None:
+                    mask = np.where(silent, np.nan, mask)
+                plot_mask(mask, sr, hop_length, ax=axes[r, 2],
+                          title=f"{name}: estimated mask"
+                          + (" (blank: mixture silent)" if silent is not None else ""))
+        for ax in axes[r]:
+            if ax.has_data():
+                ax.set_xlim(0, mixture.size / sr)
     if title is not None:
         fig.suptitle(title)
     return fig
