@@ -461,8 +461,6 @@ def cmd_stream(args):
 
     if args.block_ms <= 0:
         raise CommandError(f"--block-ms must be positive, got {args.block_ms}.")
-    if args.live:
-        return _stream_live(args)
     inp = Path(args.input)
     data, sr = read_audio(inp, dtype="float32")
     n_channels = data.shape[1]
@@ -524,25 +522,6 @@ def cmd_stream(args):
     for t in targets:
         print(t)
     return 0
-
-
-def _stream_live(args):
-    try:
-        import sounddevice  # noqa: F401
-    except ImportError as exc:
-        raise CommandError(
-            "live capture needs the sounddevice library (pip install sounddevice) "
-            "and a sound card; stream a file instead: sksep stream FILE -o DIR"
-        ) from exc
-    try:
-        import sounddevice as sd
-
-        device = sd.query_devices(kind="input")
-    except Exception as exc:  # PortAudio raises its own errors
-        raise CommandError(f"no audio input device is available: {exc}") from exc
-    raise CommandError(  # pragma: no cover - needs a sound card
-        f"live capture from '{device['name']}' is not implemented yet; record to a "
-        "file and stream it: sksep stream FILE -o DIR")
 
 
 # -- train ---------------------------------------------------------------------
@@ -733,7 +712,7 @@ def build_parser():
                        "multichannel file through online IVA. Prints the algorithmic "
                        "latency and the compute time per block.")
     p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
-    p.add_argument("input", nargs="?", help="audio file (WAV, FLAC, ...)")
+    p.add_argument("input", help="audio file (WAV, FLAC, ...)")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--block-ms", type=float, default=8.0,
                    help="block length in milliseconds, as a sound card delivers it")
@@ -742,8 +721,6 @@ def build_parser():
                    f"{STREAM_MODEL})")
     p.add_argument("--forgetting", type=float, default=0.97,
                    help="online IVA: weight of the past per STFT frame")
-    p.add_argument("--live", action="store_true",
-                   help="capture from the sound card (needs sounddevice)")
     p.add_argument("--force", action="store_true",
                    help="overwrite existing outputs (otherwise never touched)")
     p.set_defaults(func=cmd_stream)

@@ -290,3 +290,25 @@ def test_help_states_the_exit_codes(tmp_path):
     assert "2 for a usage error" in " ".join(res.stdout.split())
     res = sksep("train", "--help", cwd=tmp_path)
     assert "(default: 4.0)" in res.stdout and "Adam learning rate" in res.stdout
+
+
+def test_stream_a_file_block_by_block(tmp_path, room_file):
+    from sksep.datasets import load_speech_demo
+
+    demo = load_speech_demo()
+    write_audio(tmp_path / "call.wav", 0.5 * (demo.waveforms[0][:3 * SR]
+                                              + demo.waveforms[2][:3 * SR]), SR)
+    res = sksep("stream", "call.wav", "-o", "out", "--block-ms", "8", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "algorithmic latency: 127 samples = 15.9 ms" in res.stdout
+    assert re.search(r"compute per block: median [\d.]+ ms, 99th percentile [\d.]+ ms, "
+                     r"worst [\d.]+ ms", res.stdout)
+    for k in (1, 2):
+        y, sr = read_audio(tmp_path / "out" / f"call_source{k}.wav")
+        assert sr == SR and y.shape[0] == 3 * SR
+    path, _, _ = room_file                   # multichannel: online IVA
+    res = sksep("stream", path, "-o", "room_out", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "online IVA, 2 microphones" in res.stdout
+    res = sksep("stream", "call.wav", "-o", "out", "--block-ms", "0", cwd=tmp_path)
+    assert res.returncode == 1 and "--block-ms must be positive" in res.stderr
