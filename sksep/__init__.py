@@ -17,7 +17,7 @@ _ESTIMATORS = {
     "MaskEstimator": "sksep.neural",
     "CNNAutoencoderSeparator": "sksep.neural",
 }
-_SUBMODULES = ("datasets", "decomposition", "io", "metrics", "neural", "nn",
+_SUBMODULES = ("batch", "datasets", "decomposition", "io", "metrics", "neural", "nn",
                "plotting", "pretrained", "spectral", "streaming")
 
 __all__ = [*_ESTIMATORS, *_SUBMODULES, "__version__"]

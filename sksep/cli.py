@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._separate import room_stft as _room_stft
+from ._separate import transform_chunked
+
 DEFAULT_MODEL = "speech8k-2voices"
 _AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
 
@@ -344,15 +347,6 @@ def cmd_separate(args):
     return 0
 
 
-def _room_stft(sr):
-    """256 ms windows (4096 samples at 16 kHz), a power of two, hop 1/4:
-    longer than most of a room's reverberation (benchmarks/README.md)."""
-    from .spectral import STFTTransformer
-
-    n_fft = 1 << max(6, int(round(np.log2(0.256 * sr))))
-    return STFTTransformer(n_fft=n_fft, hop_length=n_fft // 4)
-
-
 def _separate_room(data, sr, n_sources, args):
     """IVA fitted on at most --fit-seconds of the recording (its middle), then
     applied to the whole file in cross-faded chunks: the demixing filters are
@@ -370,32 +364,6 @@ def _separate_room(data, sr, n_sources, args):
         raise CommandError(f"IVA cannot separate '{args.input}': {exc}") from exc
     chunk = max(int(args.chunk_seconds * sr), 4 * iva.stft_.n_fft)
     return transform_chunked(iva, data, chunk)
-
-
-def transform_chunked(estimator, X, chunk, overlap=None):
-    """``estimator.transform(X)`` of a fixed (fitted) multichannel filter in
-    overlapping chunks, cross-faded: bounded memory on long recordings."""
-    n = X.shape[0]
-    if n <= chunk:
-        return estimator.transform(X)
-    overlap = overlap or max(chunk // 8, 1)
-    step = chunk - overlap
-    out = None
-    done = 0
-    for begin in range(0, n, step):
-        stop = min(n, begin + chunk)
-        part = estimator.transform(X[begin:stop])
-        if out is None:
-            out = np.zeros((n, part.shape[1]), dtype=part.dtype)
-        n_over = done - begin
-        if n_over > 0:
-            ramp = np.linspace(0.0, 1.0, n_over + 2, dtype=part.dtype)[1:-1, None]
-            out[begin:done] = out[begin:done] * (1 - ramp) + part[:n_over] * ramp
-        out[max(done, begin):stop] = part[max(n_over, 0):]
-        done = stop
-        if stop == n:
-            break
-    return out
 
 
 def _load_model(args, method):

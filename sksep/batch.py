@@ -1,0 +1,390 @@
+"""Separate many files: in parallel on one machine, or on a Dask cluster.
+
+:func:`separate_files` runs one task per file through joblib (processes on
+this machine) or, given a Dask scheduler, through joblib's Dask backend on
+the cluster's workers. Each task reads a file, separates it (mono files
+with a single-microphone model, multichannel files with
+:class:`~sksep.decomposition.IVASeparator` unless another estimator is
+given), and writes one WAV per source. A file that cannot be read or
+separated becomes a row with its error; it never stops the batch.
+
+Outputs are first written to a private folder inside ``output_dir`` and
+then moved into place, followed by a small marker file
+(``.<stem>.sksep-done.json``); a rerun skips every file whose marker and
+outputs exist, so an interrupted batch resumes without losing or redoing
+work, and a task rerun by Dask after a worker died does no harm. Existing
+outputs are never replaced unless ``overwrite=True``.
+"""
+
+import csv
+import glob
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["expand_inputs", "separate_files", "write_results_csv"]
+
+_AUDIO = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3"}
+RESULT_FIELDS = ("input", "status", "outputs", "duration_s", "seconds", "rtf", "error")
+
+
+def expand_inputs(inputs):
+    """Files, folders (searched recursively for audio) and glob patterns ->
+    a list of distinct paths, in the order given (each folder's and
+    pattern's files sorted).
+
+    Parameters
+    ----------
+    inputs : str, path-like or list of them
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+
+    See Also
+    --------
+    separate_files : Separates them.
+
+    Examples
+    --------
+    >>> from sksep.batch import expand_inputs
+    >>> expand_inputs([])
+    []
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    found = []
+    for item in inputs:                 # in the order given; folders and globs sorted
+        path = Path(item)
+        if path.is_dir():
+            found += sorted((p for p in path.rglob("*") if p.suffix.lower() in _AUDIO
+                             and p.is_file()), key=str)
+        elif any(ch in str(item) for ch in "*?["):
+            found += sorted((Path(p) for p in glob.glob(str(item), recursive=True)
+                             if Path(p).is_file()), key=str)
+        else:
+            found.append(path)       # missing files become error rows
+    seen, out = set(), []
+    for p in found:
+        key = str(p.resolve()) if p.exists() else str(p)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+# -- one task ---------------------------------------------------------------------
+
+_MODELS = {}  # per worker process: model name/path -> loaded estimator
+
+
+def _model(spec):
+    """The estimator of a task: loaded once per worker for a name or path."""
+    if not isinstance(spec, (str, os.PathLike)):
+        return spec
+    key = str(spec)
+    if key not in _MODELS:
+        from .pretrained import load
+
+        _MODELS[key] = load(key)
+    return _MODELS[key]
+
+
+def _marker(output_dir, stem):
+    return Path(output_dir) / f".{stem}.sksep-done.json"
+
+
+def _separate_audio(data, sr, spec, room_method, chunk_seconds):
+    """(n_sources, n_samples) sources of one recording ``data``."""
+    from . import FastICASeparator, IVASeparator
+    from .decomposition import IVASeparator as _IVA
+    from ._separate import room_stft, transform_chunked
+
+    est = None if isinstance(spec, (str, os.PathLike)) else spec
+    multichannel = data.shape[1] > 1
+    if est is not None and isinstance(est, (_IVA, FastICASeparator)) or (
+            est is None and multichannel):
+        if not multichannel:
+            raise ValueError("a single-channel file cannot be separated by IVA or ICA.")
+        from sklearn.base import clone
+
+        if est is None:
+            est = (IVASeparator(stft=room_stft(sr), random_state=0)
+                   if room_method == "iva" else FastICASeparator(random_state=0))
+        est = clone(est)
+        fit_len = min(data.shape[0], int(60 * sr))
+        start = (data.shape[0] - fit_len) // 2
+        est.fit(data[start:start + fit_len])
+        if isinstance(est, _IVA):
+            return transform_chunked(est, data, max(int(chunk_seconds * sr),
+                                                    4 * est.stft_.n_fft)).T
+        return est.transform(data).T
+    model = _model(spec)
+    mono = data.mean(axis=1)
+    model_sr = getattr(model, "sample_rate_", None) or sr
+    x = mono
+    if sr != model_sr:
+        import librosa
+
+        x = librosa.resample(mono, orig_sr=sr, target_sr=model_sr)
+    sources = model.separate(x, chunk_size=max(int(chunk_seconds * model_sr),
+                                               model.stft_.n_fft))
+    if sr != model_sr:
+        import librosa
+
+        sources = librosa.util.fix_length(
+            librosa.resample(sources, orig_sr=model_sr, target_sr=sr), size=mono.size,
+            axis=-1)
+    return sources
+
+
+def _separate_one(path, output_dir, spec, *, overwrite, room_method, chunk_seconds,
+                  threads):
+    """Separate one file; returns its result row (never raises)."""
+    path, output_dir = Path(path), Path(output_dir)
+    row = {"input": str(path), "status": "failed", "outputs": "", "duration_s": np.nan,
+           "seconds": np.nan, "rtf": np.nan, "error": ""}
+    t0 = time.perf_counter()
+    try:
+        marker = _marker(output_dir, path.stem)
+        if marker.exists() and not overwrite:
+            done = json.loads(marker.read_text())
+            if done.get("input") == str(path.resolve()) and all(
+                    Path(o).exists() for o in done["outputs"]):
+                row.update(status="skipped", outputs=";".join(done["outputs"]),
+                           duration_s=done.get("duration_s", np.nan))
+                return row
+        from threadpoolctl import threadpool_limits
+
+        from .io import read_audio, write_audio
+
+        data, sr = read_audio(path, dtype="float32")
+        with threadpool_limits(threads):
+            import torch
+
+            old = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                sources = _separate_audio(data, sr, spec, room_method, chunk_seconds)
+            finally:
+                torch.set_num_threads(old)
+        targets = [output_dir / f"{path.stem}_source{k + 1}.wav"
+                   for k in range(sources.shape[0])]
+        clash = [t for t in targets if t.exists()]
+        if clash and not overwrite:
+            raise FileExistsError(
+                f"'{clash[0]}' exists (from another file of the same name, or an "
+                "earlier run stopped while moving its outputs); pass overwrite=True "
+                "to replace it.")
+        # write into a private folder, then move every file into place
+        stage = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=output_dir))
+        try:
+            for k, (target, s) in enumerate(zip(targets, sources)):
+                peak = np.max(np.abs(s))
+                s = s * (0.99 / peak) if peak > 0.99 else s
+                write_audio(stage / target.name, s, sr)
+            for target in targets:
+                os.replace(stage / target.name, target)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        duration = data.shape[0] / sr
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"input": str(path.resolve()),
+                                   "outputs": [str(t) for t in targets],
+                                   "duration_s": duration}))
+        os.replace(tmp, marker)
+        seconds = time.perf_counter() - t0
+        row.update(status="done", outputs=";".join(str(t) for t in targets),
+                   duration_s=duration, seconds=seconds, rtf=seconds / duration)
+    except Exception as exc:  # a file's failure is a result, not the batch's end
+        row["error"] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+        row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+# -- the batch ----------------------------------------------------------------------
+
+def separate_files(inputs, output_dir, model="speech8k-2voices", *, n_jobs=1,
+                   scheduler=None, overwrite=False, room_method="iva",
+                   chunk_seconds=30.0, threads_per_worker=1, progress=False):
+    """Separate many audio files, in parallel, resuming where a run stopped.
+
+    Parameters
+    ----------
+    inputs : str, path-like or list of them
+        Files, folders (searched recursively) and glob patterns
+        (:func:`expand_inputs`).
+    output_dir : str or path-like
+        Folder for the outputs, ``<stem>_source<k>.wav`` per input
+        (created if needed).
+    model : str, path-like or fitted estimator, default='speech8k-2voices'
+        For mono files: a shipped model name or a model file (loaded once per
+        worker), or a fitted deep separator. Given a (fitted or not)
+        :class:`~sksep.IVASeparator` or :class:`~sksep.FastICASeparator`,
+        every file is separated by a clone of it fitted on that file.
+    n_jobs : int, default=1
+        Worker processes on this machine (joblib; -1 for all cores).
+        Ignored with ``scheduler``, where the cluster's workers run the tasks.
+    scheduler : str or dask.distributed.Client, default=None
+        A Dask scheduler address (``"tcp://host:8786"``) or a connected
+        ``Client``: the files are separated on that cluster through joblib's
+        Dask backend (``pip install "sksep[dask]"``). A task lost with a
+        worker is rerun by Dask; it finds its outputs written atomically or
+        not at all.
+    overwrite : bool, default=False
+        Replace existing outputs (and redo files already done).
+    room_method : {'iva', 'ica'}, default='iva'
+        Method for multichannel files when ``model`` is a name or path.
+    chunk_seconds : float, default=30.0
+        Long files are separated in chunks of this length, so memory per
+        worker stays bounded.
+    threads_per_worker : int, default=1
+        BLAS and torch threads inside each task (workers x threads should not
+        exceed the cores).
+    progress : bool, default=False
+        One progress bar over the batch (tqdm).
+
+    Returns
+    -------
+    results : list of dict
+        One row per input, in input order: ``input``, ``status`` ('done',
+        'skipped' when done by an earlier run, 'failed'), ``outputs``
+        (';'-separated), ``duration_s`` (audio), ``seconds`` (wall time of
+        the task), ``rtf`` (seconds / duration_s) and ``error``.
+
+    See Also
+    --------
+    write_results_csv : Save the table.
+    sksep.pretrained.load : The models a name refers to.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sksep.batch import separate_files
+    >>> from sksep.datasets import load_speech_demo
+    >>> from sksep.io import write_audio
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> demo = load_speech_demo()
+    >>> write_audio(folder / "a.wav", 0.5 * (demo.waveforms[0][:16000]
+    ...                                      + demo.waveforms[2][:16000]), 8000)
+    >>> (folder / "b.wav").write_text("not audio")
+    9
+    >>> rows = separate_files([folder / "a.wav", folder / "b.wav"], folder / "out")
+    >>> [r["status"] for r in rows]
+    ['done', 'failed']
+    >>> [r["status"] for r in separate_files(folder / "a.wav", folder / "out")]
+    ['skipped']
+    """
+    from joblib import Parallel, delayed
+
+    if room_method not in ("iva", "ica"):
+        raise ValueError(f"room_method must be 'iva' or 'ica', got {room_method!r}.")
+    if chunk_seconds <= 0:
+        raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds!r}.")
+    paths = expand_inputs(inputs)
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise NotADirectoryError(f"'{output_dir}' exists and is not a folder.")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stems = {}
+    for p in paths:
+        stems.setdefault(p.stem, []).append(p)
+    task = delayed(_separate_one)
+    kwargs = dict(overwrite=overwrite, room_method=room_method,
+                  chunk_seconds=float(chunk_seconds), threads=int(threads_per_worker))
+    jobs = []
+    for p in paths:
+        if len(stems[p.stem]) > 1:
+            jobs.append(None)     # reported below: outputs would collide
+        else:
+            jobs.append(task(p, output_dir, model, **kwargs))
+    runnable = [j for j in jobs if j is not None]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(runnable), unit="file", desc="separating")
+    if scheduler is not None:
+        rows = _run_on_dask(runnable, scheduler, bar)
+    else:
+        rows = []
+        for row in Parallel(n_jobs=n_jobs, return_as="generator")(runnable):
+            rows.append(row)
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        bar.close()
+    out, it = [], iter(rows)
+    for p, job in zip(paths, jobs):
+        if job is None:
+            out.append({"input": str(p), "status": "failed", "outputs": "",
+                        "duration_s": np.nan, "seconds": 0.0, "rtf": np.nan,
+                        "error": f"another input is also named '{p.stem}': outputs "
+                                 "would collide; rename one or separate them apart"})
+        else:
+            out.append(next(it))
+    return out
+
+
+def _run_on_dask(jobs, scheduler, bar):
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise ImportError(
+            "A Dask scheduler needs dask.distributed: pip install 'sksep[dask]'."
+        ) from exc
+    from joblib import Parallel, parallel_config
+
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        rows = []
+        with parallel_config(backend="dask", wait_for_workers_timeout=60):
+            for row in Parallel(n_jobs=-1, return_as="generator")(jobs):
+                rows.append(row)
+                if bar is not None:
+                    bar.update()
+        return rows
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def write_results_csv(results, path, *, overwrite=False):
+    """Write the rows of :func:`separate_files` as CSV, atomically.
+
+    Parameters
+    ----------
+    results : list of dict
+    path : str or path-like
+    overwrite : bool, default=False
+
+    See Also
+    --------
+    separate_files : Produces the rows.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sksep.batch import write_results_csv
+    >>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
+    >>> write_results_csv([{"input": "a.wav", "status": "done"}], path)
+    >>> open(path).readline().strip()
+    'input,status,outputs,duration_s,seconds,rtf,error'
+    """
+    from ._files import atomic_write
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=RESULT_FIELDS)
+            writer.writeheader()
+            for row in results:
+                writer.writerow({k: row.get(k, "") for k in RESULT_FIELDS})
+
+    atomic_write(Path(path), write, overwrite=overwrite)
