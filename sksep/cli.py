@@ -279,7 +279,50 @@ def _demo_figure(path, X, S, S_ica, ica_scores, ica_speakers, mix, V, V_hat, mas
 # -- separate ------------------------------------------------------------------
 
 def cmd_separate(args):
-    """Separate one recording into one file per source."""
+    """Separate recordings into one file per source."""
+    if len(args.input) > 1 or Path(args.input[0]).is_dir() or any(
+            ch in args.input[0] for ch in "*?[") or args.scheduler or args.jobs != 1:
+        return _separate_batch(args)
+    args.input = args.input[0]
+    return _separate_one_file(args)
+
+
+RESULTS_CSV = "sksep-results.csv"
+
+
+def _separate_batch(args):
+    """Many files: sksep.batch, one progress bar, a results table."""
+    from .batch import expand_inputs, separate_files, write_results_csv
+
+    if args.jobs == 0 or args.jobs < -1:
+        raise CommandError(f"--jobs must be a positive number or -1, got {args.jobs}.")
+    if args.chunk_seconds <= 0:
+        raise CommandError(f"--chunk-seconds must be positive, got {args.chunk_seconds}.")
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"'{out}' exists and is not a directory.")
+    paths = expand_inputs(args.input)
+    if not paths:
+        raise CommandError(f"no audio files match {' '.join(args.input)}.")
+    rows = separate_files(
+        paths, out, args.model or DEFAULT_MODEL, n_jobs=args.jobs,
+        scheduler=args.scheduler, overwrite=args.force,
+        room_method="ica" if args.method == "ica" else "iva",
+        chunk_seconds=args.chunk_seconds, progress=not args.quiet)
+    write_results_csv(rows, out / RESULTS_CSV, overwrite=True)
+    count = {k: sum(r["status"] == k for r in rows) for k in ("done", "skipped", "failed")}
+    print(f"{count['done']} separated, {count['skipped']} already done, "
+          f"{count['failed']} failed; table: {out / RESULTS_CSV}")
+    for r in rows:
+        if r["status"] == "failed":
+            print(f"  failed: {r['input']}: {r['error']}", file=sys.stderr)
+    if count["failed"]:
+        raise CommandError(f"{_plural(count['failed'], 'file')} could not be separated "
+                           f"(see {out / RESULTS_CSV}).")
+    return 0
+
+
+def _separate_one_file(args):
     from .io import read_audio
 
     inp = Path(args.input)
@@ -648,8 +691,15 @@ def build_parser():
     p = sub.add_parser("separate", help="separate a recording into one file per source",
                        description=cmd_separate.__doc__ + " A multichannel file goes to "
                        "IVA (rooms), a mono file to the pretrained mask estimator.")
-    p.add_argument("input", help="audio file (WAV, FLAC, OGG, ...)")
+    p.add_argument("input", nargs="+",
+                   help="audio file (WAV, FLAC, OGG, ...); several files, folders or "
+                   "glob patterns separate a whole archive in parallel")
     p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes for many files (-1: all cores; default: 1)")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786): separate the files "
+                   "on that cluster (needs sksep[dask])")
     p.add_argument("--method", choices=["iva", "ica", "mask", "cnn"], default=None,
                    help="iva: rooms (frequency-domain IVA); ica: instantaneous "
                    "mixtures (FastICA); mask/cnn: one microphone (pretrained). "

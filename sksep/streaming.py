@@ -49,6 +49,9 @@ class BlockStreamer:
         Output of ``process``: ``(n_samples, n_outputs)`` or ``(n_outputs,
         n_samples)`` (the layouts of the multichannel and of the mono
         separators).
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
+        dtype of the outputs; float32 also computes the FFTs in float32 with
+        torch, as the offline separators do, so that their outputs agree.
 
     Attributes
     ----------
@@ -63,6 +66,22 @@ class BlockStreamer:
     --------
     sksep.MaskEstimator.streamer : Streams a causal mask estimator.
     sksep.IVASeparator.streamer : Online AuxIVA for microphone arrays.
+
+    Examples
+    --------
+    A processor that keeps every frame as it is: the stream returns its
+    input, ``latency_`` samples late.
+
+    >>> import numpy as np
+    >>> from scipy.signal import get_window
+    >>> from sksep.streaming import BlockStreamer
+    >>> stream = BlockStreamer(lambda spec: spec, n_fft=64, hop_length=16,
+    ...                        window=get_window("hann", 64), dtype=np.float64)
+    >>> x = np.random.default_rng(0).standard_normal(1000)
+    >>> y = np.concatenate([stream.process(x[:333]), stream.process(x[333:]),
+    ...                     stream.flush()])
+    >>> stream.latency_, bool(np.allclose(y[stream.latency_:, 0], x))
+    (63, True)
     """
 
     def __init__(self, processor, *, n_fft, hop_length, window, pad_mode="reflect",

@@ -178,7 +178,7 @@ def test_separate_mono_with_the_pretrained_model_keeps_rate_and_length(tmp_path,
     (["stereo.wav", "--n-sources", "3"], "3 sources from 2 channels"),
     (["mono.wav", "--n-sources", "3"], "the model separates 2 sources"),
     (["missing.wav"], "No such audio file"),
-    (["ref"], "is a directory"),
+    (["nothing*.wav"], "no audio files match nothing"),
     (["broken.wav"], "Cannot read audio file"),
     (["notes.txt"], "Cannot read audio file"),
     (["mono.wav", "--model", "no-such-model"], "neither a shipped model"),
@@ -312,3 +312,27 @@ def test_stream_a_file_block_by_block(tmp_path, room_file):
     assert "online IVA, 2 microphones" in res.stdout
     res = sksep("stream", "call.wav", "-o", "out", "--block-ms", "0", cwd=tmp_path)
     assert res.returncode == 1 and "--block-ms must be positive" in res.stderr
+
+
+def test_separate_an_archive_in_parallel_with_a_results_table(tmp_path, inputs,
+                                                             room_file):
+    import csv
+    import shutil
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    shutil.copy(inputs / "mono.wav", archive / "a.wav")
+    shutil.copy(room_file[0], archive / "b.wav")
+    (archive / "c.wav").write_text("broken")
+    res = sksep("separate", archive, "-o", "out", "--jobs", "2", "--quiet",
+                cwd=tmp_path)
+    assert res.returncode == 1 and "1 file could not be separated" in res.stderr
+    assert "2 separated, 0 already done, 1 failed" in res.stdout
+    with open(tmp_path / "out" / "sksep-results.csv") as fh:
+        rows = {r["input"].rsplit("/", 1)[-1]: r for r in csv.DictReader(fh)}
+    assert rows["a.wav"]["status"] == "done" and rows["c.wav"]["status"] == "failed"
+    assert len(list((tmp_path / "out").glob("*_source*.wav"))) == 4
+    # a rerun resumes: nothing is computed twice
+    res = sksep("separate", archive / "a.wav", archive / "b.wav", "-o", "out",
+                "--quiet", "--jobs", "2", cwd=tmp_path)
+    assert res.returncode == 0 and "0 separated, 2 already done, 0 failed" in res.stdout

@@ -50,8 +50,9 @@ class CNNAutoencoderSeparator(NeuralSeparatorMixin):
     permutation_invariant : bool, default=False
         Train with PIT instead of class-fixed outputs (labels then only keep
         the sources of a mixture apart).
-    snr_db, shift, speed_perturb, max_epochs, batch_size, lr, optimizer, \
-valid_fraction, patience, device, warm_start, verbose, random_state
+    snr_db, shift, segment_length, gradient_clip, speed_perturb, max_epochs, \
+batch_size, lr, optimizer, valid_fraction, patience, device, warm_start, verbose, \
+random_state
         As in :class:`MaskEstimator`.
 
     Attributes
