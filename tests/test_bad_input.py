@@ -250,9 +250,8 @@ CASES = [
     ("cli-separate-missing", lambda w, f: run("separate", w / "nothing.wav", "-o",
                                               w / "new"), CommandFailed,
      "No such audio file"),
-    ("cli-separate-directory", lambda w, f: run("separate", w / "folder", "-o",
-                                                w / "new"), CommandFailed,
-     "is a directory"),
+    ("cli-separate-folder-without-audio", lambda w, f: run(
+        "separate", w / "folder", "-o", w / "new"), CommandFailed, "no audio files match"),
     ("cli-separate-truncated", lambda w, f: run("separate", w / "truncated.wav", "-o",
                                                 w / "new"), CommandFailed,
      "is truncated"),
