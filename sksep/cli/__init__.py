@@ -1,0 +1,49 @@
+"""The ``sksep`` command: demo, separate, stream, train, evaluate.
+
+One module per subcommand; what they share (output checks, writes, error
+messages in the command line's terms) is in ``_common``.
+
+Run ``sksep --help`` or ``sksep COMMAND --help``. Errors caused by the input
+(a missing file, a mono file given to ICA, an output that exists, ...) print
+one line ``sksep COMMAND: error: ...`` to standard error and exit with
+status 1 (2 for a malformed command line), and leave every existing file as
+it was.
+"""
+
+import argparse
+import sys
+
+from . import demo, evaluate, separate, stream, train
+from ._common import CommandError, _in_cli_terms
+
+__all__ = ["CommandError", "build_parser", "main"]
+
+
+def build_parser():
+    from .._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sksep",
+        description="Sound source separation: IVA and ICA for microphone arrays, "
+        "deep separators for one microphone.",
+        epilog="Exit status: 0 on success, 1 when a command fails (a one-line "
+        "message says why; no output is left half-written), 2 for a usage error "
+        "(unknown or malformed options).")
+    parser.add_argument("--version", action="version", version=f"sksep {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in (demo, separate, stream, train, evaluate):
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CommandError, FileNotFoundError, IsADirectoryError, FileExistsError,
+            ValueError) as exc:
+        print(f"sksep {args.command}: error: {_in_cli_terms(str(exc), args)}",
+              file=sys.stderr)
+        return 1

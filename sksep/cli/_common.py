@@ -1,0 +1,134 @@
+"""What every sksep subcommand shares: output checks, atomic writes of
+the results, the sample format, and errors said in the command line's
+own terms."""
+
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .._separate import room_stft as _room_stft  # noqa: F401
+from .._separate import transform_chunked  # noqa: F401
+
+DEFAULT_MODEL = "speech8k-2voices"
+_AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
+
+
+class CommandError(Exception):
+    """An error in the user's input: reported in one line, exit status 1."""
+
+
+def _check_outputs(paths, force):
+    """Refuse to touch any existing output unless ``force``; all checked first."""
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        raise CommandError(
+            f"{len(existing)} output file(s) exist, e.g. '{existing[0]}'; nothing "
+            "was written. Pass --force to overwrite them."
+        )
+    dirs = [str(p) for p in paths if p.is_dir()]
+    if dirs:
+        raise CommandError(f"'{dirs[0]}' is a directory, not an output file.")
+
+
+def _write_all(items, sr, force, subtype=None):
+    """Write every (path, data) pair, or none when one fails validation."""
+    from ..io import write_audio
+
+    for path, data in items:
+        if not np.all(np.isfinite(data)):
+            raise CommandError(f"non-finite samples in the output for '{path}'.")
+    for path, data in items:
+        write_audio(path, data, sr, overwrite=force, subtype=subtype)
+
+
+_WAV_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
+
+
+def _output_subtype(path):
+    """The input's sample format where WAV can hold it (24-bit stays 24-bit,
+    float stays float), else 16-bit PCM."""
+    import soundfile
+
+    try:
+        subtype = soundfile.info(str(path)).subtype
+    except RuntimeError:  # pragma: no cover - read_audio already opened it
+        return "PCM_16"
+    return subtype if subtype in _WAV_SUBTYPES else "PCM_16"
+
+
+class _StripAnsi:
+    """A stream that drops ANSI colour codes (for logs and pipes)."""
+
+    _CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        return self.stream.write(self._CODE.sub("", text))
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _peak_normalise(x, peak=0.99):
+    """Scale down (never up) so integer PCM files do not clip."""
+    top = float(np.max(np.abs(x))) if x.size else 0.0
+    return x * (peak / top) if top > peak else x
+
+
+def _table(header, rows):
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    line = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join([line.format(*header), line.format(*("-" * w for w in widths)),
+                      *(line.format(*r) for r in rows)])
+
+
+def _audio_files(folder, what):
+    folder = Path(folder)
+    if not folder.exists():
+        raise CommandError(f"{what} folder '{folder}' does not exist.")
+    if not folder.is_dir():
+        raise CommandError(f"{what} '{folder}' is a file; give a folder of audio files.")
+    files = sorted(p for p in folder.rglob("*")
+                   if p.suffix.lower() in _AUDIO_EXTENSIONS and p.is_file())
+    if not files:
+        raise CommandError(f"no audio files ({', '.join(sorted(_AUDIO_EXTENSIONS))}) "
+                           f"in '{folder}'.")
+    return files
+
+
+def _force_and_seed(parser):
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing outputs (otherwise never touched)")
+    parser.add_argument("--random-state", type=int, default=0,
+                        help="seed of every random choice (default: %(default)s)")
+
+
+# library parameter -> the option a command-line user typed
+_OPTION_NAMES = {"n_components": "--n-sources", "n_sources": "--n-sources",
+                 "chunk_size": "--chunk-seconds", "ref_channel": "the reference channel"}
+
+
+def _in_cli_terms(message, args):
+    """Say a library error in the command line's own terms, in one place."""
+    first = message.split("\n", 1)[0]
+    if "contains NaN" in first or "contains infinity" in first:
+        what = "NaN" if "NaN" in first else "infinite"
+        where = getattr(args, "input", None) or getattr(args, "data", None) or "the input"
+        return (f"'{where}' holds {what} samples; sksep cannot separate audio "
+                "with missing or infinite values. Repair or re-export the file.")
+    for name, option in _OPTION_NAMES.items():
+        first = re.sub(rf"\b{name}\b", option, first)
+    return first
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""``sksep separate``: one recording, or a whole archive in parallel."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ._common import (  # noqa: F401
+    CommandError,
+    DEFAULT_MODEL,
+    _check_outputs,
+    _force_and_seed,
+    _output_subtype,
+    _peak_normalise,
+    _plural,
+    _room_stft,
+    _write_all,
+    transform_chunked,
+)
+
+
+# -- separate ------------------------------------------------------------------
+
+def cmd_separate(args):
+    """Separate recordings into one file per source."""
+    if len(args.input) > 1 or Path(args.input[0]).is_dir() or any(
+            ch in args.input[0] for ch in "*?[") or args.scheduler or args.jobs != 1:
+        return _separate_batch(args)
+    args.input = args.input[0]
+    return _separate_one_file(args)
+
+
+RESULTS_CSV = "sksep-results.csv"
+
+
+def _separate_batch(args):
+    """Many files: sksep.batch, one progress bar, a results table."""
+    from ..batch import expand_inputs, separate_files, write_results_csv
+
+    if args.jobs == 0 or args.jobs < -1:
+        raise CommandError(f"--jobs must be a positive number or -1, got {args.jobs}.")
+    if args.chunk_seconds <= 0:
+        raise CommandError(f"--chunk-seconds must be positive, got {args.chunk_seconds}.")
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"'{out}' exists and is not a directory.")
+    paths = expand_inputs(args.input)
+    if not paths:
+        raise CommandError(f"no audio files match {' '.join(args.input)}.")
+    rows = separate_files(
+        paths, out, args.model or DEFAULT_MODEL, n_jobs=args.jobs,
+        scheduler=args.scheduler, overwrite=args.force,
+        room_method="ica" if args.method == "ica" else "iva",
+        chunk_seconds=args.chunk_seconds, progress=not args.quiet)
+    write_results_csv(rows, out / RESULTS_CSV, overwrite=True)
+    count = {k: sum(r["status"] == k for r in rows) for k in ("done", "skipped", "failed")}
+    print(f"{count['done']} separated, {count['skipped']} already done, "
+          f"{count['failed']} failed; table: {out / RESULTS_CSV}")
+    for r in rows:
+        if r["status"] == "failed":
+            print(f"  failed: {r['input']}: {r['error']}", file=sys.stderr)
+    if count["failed"]:
+        raise CommandError(f"{_plural(count['failed'], 'file')} could not be separated "
+                           f"(see {out / RESULTS_CSV}).")
+    return 0
+
+
+def _separate_one_file(args):
+    from ..io import read_audio
+
+    inp = Path(args.input)
+    data, sr = read_audio(inp, dtype="float32")           # (n_samples, n_channels)
+    n_channels = data.shape[1]
+    method = args.method or ("iva" if n_channels > 1 else "mask")
+    if args.chunk_seconds <= 0:
+        raise CommandError(f"--chunk-seconds must be positive, got {args.chunk_seconds}.")
+    if args.n_sources is not None and args.n_sources < 1:
+        raise CommandError(f"--n-sources must be at least 1, got {args.n_sources}.")
+    if method in ("ica", "iva"):
+        name = method.upper()
+        if n_channels < 2:
+            raise CommandError(
+                f"'{inp}' has 1 channel; {name} needs at least as many channels as "
+                "sources (use --method mask for a single microphone)."
+            )
+        if args.model is not None:
+            raise CommandError(
+                f"--model applies to the single-microphone methods (mask, cnn), "
+                f"not to --method {method}; pass --method mask to use the model on "
+                "the channels mixed down to one."
+            )
+        n_sources = args.n_sources or n_channels
+        if n_sources > n_channels:
+            raise CommandError(
+                f"{name} cannot separate {n_sources} sources from {n_channels} "
+                f"channels of '{inp}': it needs at least as many channels as sources."
+            )
+    else:
+        model = _load_model(args, method)
+        n_sources = model.n_sources_
+        if args.n_sources is not None and args.n_sources != n_sources:
+            raise CommandError(
+                f"the model separates {n_sources} sources, --n-sources asked for "
+                f"{args.n_sources}."
+            )
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"'{out}' exists and is not a directory.")
+    targets = [out / f"{inp.stem}_source{k + 1}.wav" for k in range(n_sources)]
+    _check_outputs(targets, args.force)
+
+    if method == "ica":
+        from .. import FastICASeparator
+
+        if data.shape[0] < 2 * n_channels:
+            raise CommandError(f"'{inp}' is too short for ICA ({data.shape[0]} samples).")
+        ica = FastICASeparator(n_components=n_sources, ref_channel=0,
+                               random_state=args.random_state)
+        sources = ica.fit_transform(data).T
+    elif method == "iva":
+        sources = _separate_room(data, sr, n_sources, args).T
+    else:
+        sources = _separate_mono(model, data, sr, args)
+    out.mkdir(parents=True, exist_ok=True)
+    subtype = _output_subtype(inp)
+    _write_all([(t, _peak_normalise(s)) for t, s in zip(targets, sources)], sr,
+               args.force, subtype=subtype)
+    for t in targets:
+        print(t)
+    if not args.quiet:
+        print(f"wrote {_plural(len(targets), 'file')}: WAV {subtype}, {sr} Hz "
+              "(the input's rate and sample format)", file=sys.stderr)
+    return 0
+
+
+def _separate_room(data, sr, n_sources, args):
+    """IVA fitted on at most --fit-seconds of the recording (its middle), then
+    applied to the whole file in cross-faded chunks: the demixing filters are
+    fixed, so memory stays bounded and the chunks cannot swap sources."""
+    from .. import IVASeparator
+
+    iva = IVASeparator(n_components=n_sources, stft=_room_stft(sr), ref_channel=0,
+                       random_state=args.random_state)
+    n = data.shape[0]
+    fit_len = min(n, max(int(args.fit_seconds * sr), 1))
+    start = (n - fit_len) // 2
+    try:
+        iva.fit(data[start:start + fit_len])
+    except ValueError as exc:
+        raise CommandError(f"IVA cannot separate '{args.input}': {exc}") from exc
+    chunk = max(int(args.chunk_seconds * sr), 4 * iva.stft_.n_fft)
+    return transform_chunked(iva, data, chunk)
+
+
+def _load_model(args, method):
+    from ..pretrained import load
+
+    name = args.model or (DEFAULT_MODEL if method == "mask" else f"{DEFAULT_MODEL}-cnn")
+    try:
+        model = load(name)
+    except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    expected = {"mask": "MaskEstimator", "cnn": "CNNAutoencoderSeparator"}[method]
+    if args.model and args.method and type(model).__name__ != expected:
+        raise CommandError(
+            f"--method {method} expects a {expected}, but '{args.model}' holds a "
+            f"{type(model).__name__}."
+        )
+    return model
+
+
+def _separate_mono(model, data, sr, args):
+    import librosa
+
+    mono = data.mean(axis=1)
+    if data.shape[1] > 1:
+        print(f"mixing {data.shape[1]} channels down to one for the mask estimator",
+              file=sys.stderr)
+    model_sr = getattr(model, "sample_rate_", None) or args.model_sr
+    x = mono if sr == model_sr else librosa.resample(mono, orig_sr=sr,
+                                                      target_sr=model_sr)
+    if x.size < model.stft_.n_fft:
+        raise CommandError(
+            f"the recording is too short: {x.size} samples at {model_sr} Hz, the "
+            f"model needs at least {model.stft_.n_fft}."
+        )
+    if args.model is None and not args.quiet:
+        print(f"note: {DEFAULT_MODEL} separates a woman and a man much better than "
+              "two voices\nof one sex (see sksep.pretrained.list_models())",
+              file=sys.stderr)
+    chunk = int(args.chunk_seconds * model_sr)
+    if chunk < model.stft_.n_fft:
+        raise CommandError(
+            f"--chunk-seconds must be at least {model.stft_.n_fft / model_sr:.3f} s "
+            f"(one STFT window of the model, {model.stft_.n_fft} samples at "
+            f"{model_sr} Hz), got {args.chunk_seconds}."
+        )
+    sources = model.separate(x, chunk_size=chunk, progress=not args.quiet)
+    if sr != model_sr:
+        sources = librosa.resample(sources, orig_sr=model_sr, target_sr=sr)
+        sources = librosa.util.fix_length(sources, size=mono.size, axis=-1)
+    return sources
+
+
+def add_parser(sub):
+    """Register the subcommand on the ``sub`` parsers."""
+    p = sub.add_parser("separate", help="separate a recording into one file per source",
+                       description=cmd_separate.__doc__ + " A multichannel file goes to "
+                       "IVA (rooms), a mono file to the pretrained mask estimator.")
+    p.add_argument("input", nargs="+",
+                   help="audio file (WAV, FLAC, OGG, ...); several files, folders or "
+                   "glob patterns separate a whole archive in parallel")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes for many files (-1: all cores; default: 1)")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786): separate the files "
+                   "on that cluster (needs sksep[dask])")
+    p.add_argument("--method", choices=["iva", "ica", "mask", "cnn"], default=None,
+                   help="iva: rooms (frequency-domain IVA); ica: instantaneous "
+                   "mixtures (FastICA); mask/cnn: one microphone (pretrained). "
+                   "Default: iva for multichannel files, mask for mono ones")
+    p.add_argument("--n-sources", type=int, default=None,
+                   help="sources to recover (IVA/ICA: at most the channels; "
+                   "default: as many as channels)")
+    p.add_argument("--fit-seconds", type=float, default=60.0,
+                   help="IVA learns its filters from at most this much of the "
+                   "recording (its middle), then separates all of it "
+                   "(default: %(default)s)")
+    p.add_argument("--model", default=None,
+                   help=f"model file from 'sksep train' or a shipped model name "
+                   f"(default: {DEFAULT_MODEL})")
+    p.add_argument("--model-sr", type=int, default=8000,
+                   help="sample rate of a --model trained outside 'sksep train' "
+                   "(default: %(default)s)")
+    p.add_argument("--chunk-seconds", type=float, default=30.0,
+                   help="process long files in chunks of this length (default: "
+                   "%(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _force_and_seed(p)
+    p.set_defaults(func=cmd_separate)

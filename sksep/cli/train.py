@@ -1,0 +1,118 @@
+"""``sksep train``: a separator from folders of clean recordings."""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ._common import (  # noqa: F401
+    CommandError,
+    _StripAnsi,
+    _audio_files,
+    _force_and_seed,
+    _plural,
+)
+
+
+# -- train ---------------------------------------------------------------------
+
+def cmd_train(args):
+    """Train a deep separator on clean single-speaker recordings."""
+    from .. import CNNAutoencoderSeparator, MaskEstimator, STFTTransformer
+    from ..io import read_audio
+    from ..pretrained import save
+
+    target = Path(args.output)
+    if target.is_dir():
+        raise CommandError(f"'{target}' is a directory; give a model file name.")
+    if target.exists() and not args.force:
+        raise CommandError(f"'{target}' exists; pass --force to overwrite it.")
+    files = _audio_files(args.data, "training")
+    waves, labels = [], []
+    regex = re.compile(args.label_regex) if args.label_regex else None
+    for f in files:
+        data, _ = read_audio(f, sr=args.sr, mono=True)
+        waves.append(data[:, 0])
+        if regex is not None:
+            match = regex.search(f.name)
+            if match is None:
+                raise CommandError(f"--label-regex does not match '{f.name}'.")
+            labels.append(match.group(1) if match.groups() else match.group(0))
+        else:
+            labels.append(f.parent.name if f.parent != Path(args.data) else None)
+    y = None if any(lab is None for lab in labels) else np.asarray(labels)
+    if len(files) < 2:
+        raise CommandError("training needs at least 2 recordings.")
+    if y is None or len(np.unique(y)) < 2:
+        why = ("the files are not in speaker sub-folders" if y is None else
+               f"every file is in the one sub-folder '{labels[0]}'")
+        print(f"sksep train: warning: no speaker labels ({why}), so the training "
+              "mixtures pair\nrecordings at random and some mix a voice with "
+              "itself, which teaches the separator\nnothing about telling voices "
+              "apart. Put each speaker's recordings in a sub-folder\n(or give "
+              "--label-regex) to train on mixtures of different voices.",
+              file=sys.stderr)
+        y = None
+    segment = int(round(args.clip_seconds * args.sr))
+    stft = STFTTransformer(n_fft=args.n_fft, hop_length=args.n_fft // 4)
+    common = dict(n_sources=args.n_sources, stft=stft, max_epochs=args.epochs,
+                  segment_length=segment, gradient_clip=5.0,
+                  batch_size=args.batch_size, lr=args.lr,
+                  valid_fraction=args.valid_fraction, patience=args.patience,
+                  device=args.device, verbose=1, random_state=args.random_state)
+    if args.method == "mask":
+        model = MaskEstimator(hidden_size=args.hidden_size, **common)
+    else:
+        model = CNNAutoencoderSeparator(permutation_invariant=True, **common)
+    print(f"training {type(model).__name__} on {_plural(len(waves), 'recording')} "
+          f"from '{args.data}'{'' if y is None else f' ({len(np.unique(y))} speakers)'}"
+          f", mixtures of random {args.clip_seconds} s segments", flush=True)
+    stdout = sys.stdout
+    if not stdout.isatty():
+        sys.stdout = _StripAnsi(stdout)   # skorch colours its epoch table
+    try:
+        model.fit(waves, y)
+    finally:
+        sys.stdout = stdout
+    model.sample_rate_ = args.sr
+    save(model, target, overwrite=args.force,
+         metadata={"sample_rate": args.sr, "data": str(args.data)})
+    print(f"saved {target} ({_plural(model.n_epochs_, 'epoch')})")
+    return 0
+
+
+def add_parser(sub):
+    """Register the subcommand on the ``sub`` parsers."""
+    p = sub.add_parser("train", help="train a deep separator on clean recordings",
+                       description=cmd_train.__doc__ + " Mixtures are generated on "
+                       "the fly; speakers are the sub-folder names (or --label-regex).")
+    p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    p.add_argument("data", help="folder of clean single-speaker audio files")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
+    p.add_argument("--method", choices=["mask", "cnn"], default="mask",
+                   help="mask: MaskEstimator (BLSTM); cnn: CNNAutoencoderSeparator")
+    p.add_argument("--n-sources", type=int, default=2,
+                   help="voices per training mixture (and outputs)")
+    p.add_argument("--sr", type=int, default=8000,
+                   help="sample rate (Hz) the recordings are resampled to")
+    p.add_argument("--clip-seconds", type=float, default=4.0,
+                   help="length of the random segments mixed every epoch (s)")
+    p.add_argument("--epochs", type=int, default=50, help="most epochs to train")
+    p.add_argument("--patience", type=int, default=10,
+                   help="epochs without validation improvement before stopping")
+    p.add_argument("--batch-size", type=int, default=16, help="mixtures per step")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--n-fft", type=int, default=256,
+                   help="STFT window in samples (hop: a quarter of it)")
+    p.add_argument("--hidden-size", type=int, default=128,
+                   help="LSTM units per direction (mask method)")
+    p.add_argument("--valid-fraction", type=float, default=0.1,
+                   help="fraction of recordings held out for early stopping")
+    p.add_argument("--label-regex", default=None,
+                   help="regular expression whose first group is the speaker in a "
+                   r"file name, e.g. '^\d+_([a-z]+)_' for FSDD")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    _force_and_seed(p)
+    p.set_defaults(func=cmd_train)
