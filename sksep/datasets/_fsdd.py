@@ -1,6 +1,5 @@
 """Loader of a local copy of the Free Spoken Digit Dataset (never downloads)."""
 
-import os
 import re
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..io import read_audio
+from ._local import local_folder
 
 FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 _NAME = re.compile(r"^(\d)_([a-z]+)_(\d+)\.(wav|flac)$")
@@ -21,21 +21,11 @@ _HOW_TO_GET = (
 
 
 def _fsdd_folder(data_home):
-    if data_home is None:
-        data_home = os.environ.get("SKSEP_DATA")
-        if data_home is None:
-            raise FileNotFoundError(
-                "No FSDD folder given: data_home is None and SKSEP_DATA is not "
-                "set. " + _HOW_TO_GET
-            )
-    root = Path(data_home)
-    for candidate in (root / "recordings", root / "fsdd" / "recordings", root):
-        if candidate.is_dir() and any(candidate.glob("*_*_*.wav")):
-            return candidate
-    raise FileNotFoundError(
-        f"No FSDD recordings ('{{digit}}_{{speaker}}_{{index}}.wav') found in "
-        f"'{root}'. " + _HOW_TO_GET
-    )
+    return local_folder(
+        data_home, "SKSEP_DATA", "FSDD",
+        lambda root: (root / "recordings", root / "fsdd" / "recordings", root),
+        lambda folder: folder.is_dir() and any(folder.glob("*_*_*.wav")),
+        "FSDD recordings ('{digit}_{speaker}_{index}.wav')", _HOW_TO_GET)
 
 
 def _as_filter(values):

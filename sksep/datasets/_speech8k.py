@@ -1,13 +1,13 @@
 """Loader of a local copy of the speech8k corpus (never downloads)."""
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from ..io import read_audio
+from ._local import local_folder
 
 SPEECH8K_SPLITS = ("train", "valid", "test")
 _HOW_TO_GET = (
@@ -19,18 +19,11 @@ _HOW_TO_GET = (
 
 
 def _speech8k_folder(data_home):
-    if data_home is None:
-        data_home = os.environ.get("SKSEP_SPEECH8K")
-        if data_home is None:
-            raise FileNotFoundError(
-                "No speech8k folder given: data_home is None and SKSEP_SPEECH8K "
-                "is not set. " + _HOW_TO_GET
-            )
-    root = Path(data_home)
-    for candidate in (root, root / "speech8k"):
-        if (candidate / "files.csv").is_file():
-            return candidate
-    raise FileNotFoundError(f"No speech8k index 'files.csv' in '{root}'. " + _HOW_TO_GET)
+    return local_folder(
+        data_home, "SKSEP_SPEECH8K", "speech8k",
+        lambda root: (root, root / "speech8k"),
+        lambda folder: (folder / "files.csv").is_file(),
+        "speech8k index 'files.csv'", _HOW_TO_GET)
 
 
 def _as_set(values, name, allowed=None):
