@@ -14,6 +14,11 @@
    microphone's images in consecutive 2 s windows of a 20 s two-voice room
    (RT60 300 ms, 2 microphones 5 cm apart), beside the offline
    IVASeparator's on the whole recording.
+4. **Online IVA tracking a move**: the same two talkers, 10 s at one set of
+   positions, then 10 s elsewhere in the room (RT60 150 ms; an abrupt move,
+   the hardest case for the forgotten statistics), scored per 2 s window
+   against each half's images, beside the offline separator fitted on each
+   half alone.
 
     python benchmarks/bench_streaming.py ../shared/data/speech8k
 """
@@ -117,6 +122,30 @@ def main():
                     images[:, w], y[w], mixture=room[w])["sdr_improvement"])), 1))
             print(json.dumps({"forgetting": forgetting, "offline_sdri": round(off, 1),
                               "online_sdri_per_2s": over_time}), flush=True)
+
+        print("== online IVA tracking two talkers who move at 10 s (RT60 150 ms)")
+        half = 10 * SR
+        S1 = np.stack([np.resize(demo.waveforms[1], 2 * half)[:half],
+                       np.resize(demo.waveforms[3], 2 * half)[:half]], 1)
+        S2 = np.stack([np.resize(demo.waveforms[1], 2 * half)[half:],
+                       np.resize(demo.waveforms[3], 2 * half)[half:]], 1)
+        m1, i1 = make_room_mixture(S1, SR, rt60=0.15, random_state=0)
+        m2, i2 = make_room_mixture(S2, SR, rt60=0.15, random_state=5)
+        moved, images2 = np.concatenate([m1, m2]), np.concatenate([i1, i2], axis=1)
+        per_half = [round(float(np.mean(image_scores(
+            i, IVASeparator(stft=iva_stft).fit_transform(m), mixture=m)[
+                "sdr_improvement"])), 1) for m, i in ((m1, i1), (m2, i2))]
+        for forgetting in (0.96, 0.98):
+            stream = IVASeparator(stft=iva_stft).streamer(2, forgetting=forgetting)
+            y = np.concatenate([stream.process(moved[i:i + 64])
+                                for i in range(0, 2 * half, 64)] + [stream.flush()])
+            y = y[stream.latency_:]
+            windows = [round(float(np.mean(image_scores(
+                images2[:, a * SR:(a + 2) * SR], y[a * SR:(a + 2) * SR],
+                mixture=moved[a * SR:(a + 2) * SR])["sdr_improvement"])), 1)
+                for a in range(0, 20, 2)]
+            print(json.dumps({"forgetting": forgetting, "offline_per_half": per_half,
+                              "online_sdri_per_2s": windows}), flush=True)
 
 
 if __name__ == "__main__":
