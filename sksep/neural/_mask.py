@@ -201,29 +201,11 @@ class MaskEstimator(NeuralSeparatorMixin):
                 "'speech8k-2voices-causal-8ms', '-16ms' and '-32ms' "
                 "(sksep.pretrained.load)."
             )
-        import torch
-
         from ..nn._modules import _LOG_EPS
         from ..streaming import BlockStreamer
 
-        module = self.net_.module_
-        module.eval()
-        net = module.mask_net
-        device = next(module.parameters()).device
-        if self.kind == "causal-tcn" and device.type == "cpu":
-            step = net.numpy_stepper()             # few frames per block: NumPy
-
-            def masks_of(feats):
-                return step(feats)
-        else:
-            state = {"net": net.init_state(1)}
-
-            def masks_of(feats):
-                with torch.no_grad():
-                    f = torch.as_tensor(feats[None], dtype=torch.float32,
-                                        device=device)
-                    masks, state["net"] = net.step(f, state["net"])
-                return masks[0].cpu().numpy()
+        self.net_.module_.eval()
+        masks_of = self.net_.module_.mask_net.stepper()   # its own state
 
         def processor(spec):                     # (T, F, 1) complex
             x = spec[:, :, 0]

@@ -145,115 +145,85 @@ class MaskNet(nn.Module):
             h = self.skip_act(skip).transpose(1, 2)
         return self.activate(self.out(h))
 
-    def init_state(self, batch=1):
-        """Streaming state before the first frame: the causal convolutions'
-        zero history, or the LSTM's zero state (see :meth:`step`)."""
+    def stepper(self):
+        """Masks frame by frame, for one stream (causal kinds only).
+
+        Returns ``masks(features) -> ndarray``: log-magnitude frames
+        ``(n_new, n_freqs)`` in, masks ``(n_sources, n_new, n_freqs)`` out,
+        continuing from the frames of earlier calls, with the values
+        :meth:`forward` gives on the whole sequence. The stepper holds the
+        state (LSTM state, or the causal convolutions' history). A causal
+        TCN steps in NumPy, float64, on the CPU: a live block holds a few
+        frames, where NumPy's per-operation cost (about 1 us) beats torch's
+        several; its 1x1 convolutions become matrix products and its
+        depthwise convolution shifted sums.
+        """
         if not self.causal:
             raise ValueError(
                 f"MaskNet(kind={self.kind!r}) looks at future frames and cannot "
                 "run frame by frame; kind='lstm' or 'causal-tcn' can."
             )
         if self.kind == "lstm":
-            return None
-        p = next(self.parameters())
-        return [p.new_zeros(batch, block.context, block.depthwise.in_channels)
-                for block in self.body]
+            return self._lstm_stepper()
+        return self._tcn_stepper()
 
-    def step(self, features, state):
-        """Masks of the next frames ``(batch, n_new, n_freqs)``, continuing
-        from ``state``: the same values as :meth:`forward` on the whole
-        sequence (causal kinds only). Returns ``(masks, new_state)``.
+    def _lstm_stepper(self):
+        device = next(self.parameters()).device
+        state = [None]
 
-        The TCN runs in a (time, channel) layout with its 1x1 convolutions
-        as matrix products and its depthwise convolution as shifted sums:
-        far fewer kernel launches for the few frames of a live block.
-        """
-        F = nn.functional
-        h = self.norm(features)
-        if self.kind == "lstm":
-            h, state = self.body(h, state)
-            return self.activate(self.out(h)), state
-        first, plan = self._stream_plan()
-        h = F.linear(h, *first)                                        # (B, T, C)
-        n_new, width = h.shape[1], h.shape[2]
-        skip, new_state = 0, []
-        for (w_in, b_in, a1, ln1, taps, b_dw, a2, ln2, w_out, b_out, ctx), past in zip(
-                plan, state):
-            a = F.layer_norm(F.prelu(F.linear(h, w_in, b_in), a1), *ln1)
-            buf = torch.cat([past, a], dim=1)                         # (B, ctx+T, H)
-            d = b_dw
-            for at, w in taps:
-                d = d + w * buf[:, at:at + n_new]
-            new_state.append(buf[:, buf.shape[1] - ctx:])
-            both = F.linear(F.layer_norm(F.prelu(d, a2), *ln2), w_out, b_out)
-            h = h + both[..., :width]
-            skip = skip + both[..., width:]
-        return self.activate(self.out(self.skip_act(skip))), new_state
+        def masks(features):
+            with torch.no_grad():
+                h = self.norm(torch.as_tensor(features[None], dtype=torch.float32,
+                                              device=device))
+                h, state[0] = self.body(h, state[0])
+                return self.activate(self.out(h))[0].cpu().numpy()
 
-    def _stream_plan(self):
-        """The TCN's weights laid out for :meth:`step`."""
-        plan = []
-        for b in self.body:
-            ln = lambda n: (n.norm.normalized_shape, n.norm.weight, n.norm.bias,  # noqa: E731
-                            n.norm.eps)
-            taps = [(b.context - (b.kernel_size - 1 - j) * b.dilation,
-                     b.depthwise.weight[:, 0, j]) for j in range(b.kernel_size)]
-            plan.append((
-                b.inp.weight[:, :, 0], b.inp.bias, b.act1.weight, ln(b.norm1), taps,
-                b.depthwise.bias, b.act2.weight, ln(b.norm2),
-                torch.cat([b.res.weight[:, :, 0], b.skip.weight[:, :, 0]]),
-                torch.cat([b.res.bias, b.skip.bias]), b.context))
-        return (self.inp.weight[:, :, 0], self.inp.bias), plan
+        return masks
 
-    def numpy_stepper(self):
-        """A NumPy twin of :meth:`step` for one stream (causal TCN): the
-        weights copied once as float64 arrays. Live blocks hold a few
-        frames, where NumPy's per-operation cost (about 1 us) beats torch's.
-        Returns ``step(features (T, n_freqs)) -> masks (n_sources, T,
-        n_freqs)`` with its own state."""
-        if self.kind != "causal-tcn":
-            raise ValueError("numpy_stepper is for kind='causal-tcn'.")
-        with torch.no_grad():
-            def arr(t):
-                return t.detach().cpu().numpy().astype(np.float64)
+    def _tcn_stepper(self):
+        def arr(t):
+            return t.detach().cpu().numpy().astype(np.float64)
 
-            (w0, b0), plan = self._stream_plan()
-            first = (arr(w0).T.copy(), arr(b0))
-            blocks = []
-            for (w_in, b_in, a1, ln1, taps, b_dw, a2, ln2, w_out, b_out, ctx) in plan:
-                blocks.append((arr(w_in).T.copy(), arr(b_in), float(a1), arr(ln1[1]),
-                               arr(ln1[2]), ln1[3],
-                               [(at, arr(w)) for at, w in taps], arr(b_dw), float(a2),
-                               arr(ln2[1]), arr(ln2[2]), ln2[3], arr(w_out).T.copy(),
-                               arr(b_out), ctx))
-            norm = (arr(self.norm.weight), arr(self.norm.bias), self.norm.eps)
-            skip_a = float(self.skip_act.weight)
-            out_w, out_b = arr(self.out.weight).T.copy(), arr(self.out.bias)
-        n_src = self.n_sources
-        state = [np.zeros((b[-1], b[0].shape[1])) for b in blocks]
-        softmax = self.activation == "softmax"
+        def norm_of(n):
+            return arr(n.norm.weight), arr(n.norm.bias), n.norm.eps
 
         def layer_norm(x, w, b, eps):
-            m = x.mean(axis=-1, keepdims=True)
-            c = x - m
+            c = x - x.mean(axis=-1, keepdims=True)
             return c / np.sqrt((c * c).mean(axis=-1, keepdims=True) + eps) * w + b
 
         def prelu(x, a):
             return np.where(x > 0, x, a * x)
 
-        def step(features):
-            h = layer_norm(features.astype(np.float64), *norm) @ first[0] + first[1]
+        blocks = []
+        for b in self.body:
+            taps = [(b.context - (b.kernel_size - 1 - j) * b.dilation,
+                     arr(b.depthwise.weight[:, 0, j])) for j in range(b.kernel_size)]
+            w_out = np.concatenate([arr(b.res.weight[:, :, 0]),
+                                    arr(b.skip.weight[:, :, 0])]).T.copy()
+            b_out = np.concatenate([arr(b.res.bias), arr(b.skip.bias)])
+            blocks.append((arr(b.inp.weight[:, :, 0]).T.copy(), arr(b.inp.bias),
+                           b.act1.weight.item(), norm_of(b.norm1), taps,
+                           arr(b.depthwise.bias), b.act2.weight.item(), norm_of(b.norm2),
+                           w_out, b_out, b.context))
+        w_in0, b_in0 = arr(self.inp.weight[:, :, 0]).T.copy(), arr(self.inp.bias)
+        norm0, skip_a = norm_of(self), self.skip_act.weight.item()
+        out_w, out_b = arr(self.out.weight).T.copy(), arr(self.out.bias)
+        state = [np.zeros((b[-1], b[0].shape[1])) for b in blocks]
+        n_src, softmax = self.n_sources, self.activation == "softmax"
+
+        def masks(features):
+            h = layer_norm(np.asarray(features, dtype=np.float64), *norm0) @ w_in0 + b_in0
             n_new, width = h.shape
             skip = 0
-            for i, (w_in, b_in, a1, g1, c1, e1, taps, b_dw, a2, g2, c2, e2, w_out,
-                    b_out, ctx) in enumerate(blocks):
-                a = layer_norm(prelu(h @ w_in + b_in, a1), g1, c1, e1)
-                buf = np.concatenate([state[i], a])
+            for i, (w_in, b_in, a1, ln1, taps, b_dw, a2, ln2, w_out, b_out,
+                    ctx) in enumerate(blocks):
+                buf = np.concatenate([state[i],
+                                      layer_norm(prelu(h @ w_in + b_in, a1), *ln1)])
                 d = b_dw
                 for at, w in taps:
                     d = d + w * buf[at:at + n_new]
                 state[i] = buf[buf.shape[0] - ctx:]
-                both = layer_norm(prelu(d, a2), g2, c2, e2) @ w_out + b_out
+                both = layer_norm(prelu(d, a2), *ln2) @ w_out + b_out
                 h = h + both[:, :width]
                 skip = skip + both[:, width:]
             logits = (prelu(skip, skip_a) @ out_w + out_b).reshape(n_new, n_src, -1)
@@ -263,7 +233,7 @@ class MaskNet(nn.Module):
                 return e / e.sum(axis=0, keepdims=True)
             return 1 / (1 + np.exp(-logits))
 
-        return step
+        return masks
 
     def activate(self, projected):
         """Masks ``(batch, n_sources, n_frames, n_freqs)`` from the output
