@@ -375,17 +375,14 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             np.zeros((1, est.n_features_in_), dtype=np.float32))
         est.net_ = est._build_net(with_optimizer=False)
         module = est.net_.module_
+        own = module.state_dict()
+        weights = {k: v.to(dtype=own[k].dtype) if k in own else v
+                   for k, v in state["state_dict"].items()}
         # the window comes exactly from the STFT parameters (older files
-        # stored a float16 copy of it; it is ignored)
-        weights = {k: v.to(dtype=module.state_dict()[k].dtype)
-                   if k in module.state_dict() else v
-                   for k, v in state["state_dict"].items() if k != "window"}
+        # stored a float16 copy of it, which is replaced)
+        weights["window"] = own["window"]
         try:
-            result = module.load_state_dict(weights, strict=False)
-            if set(result.missing_keys) - {"window"} or result.unexpected_keys:
-                raise RuntimeError(
-                    f"missing {sorted(set(result.missing_keys) - {'window'})}, "
-                    f"unexpected {sorted(result.unexpected_keys)}")
+            module.load_state_dict(weights)
         except RuntimeError as exc:
             raise ValueError(
                 f"The saved weights do not fit this version's {cls.__name__} "
@@ -412,7 +409,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
     def _check_ragged(self, X, y, reset, name):
         """Clips of any lengths (``segment_length`` set): an object array."""
         if not isinstance(X, (list, tuple)):
-            X = np.asarray(X) if not isinstance(X, np.ndarray) else X
+            X = np.asarray(X)
         if isinstance(X, np.ndarray) and X.dtype != object and X.ndim != 2:
             raise ValueError(
                 f"{name} must be clips (n_clips, n_times) or a list of 1-D "
