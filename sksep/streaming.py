@@ -22,6 +22,8 @@ returns the last ``latency_`` samples. The concatenated output, shifted by
 
 import numpy as np
 
+from ._validation import check_finite, pcm_to_float
+
 __all__ = ["BlockStreamer"]
 
 
@@ -138,8 +140,6 @@ class BlockStreamer:
             self._head = np.concatenate([self._head, x])
             if self._head.shape[0] > self.left:
                 self._padded = np.concatenate([self._start_pad(self._head), self._head])
-                self._pad_start = 0
-                self._head = self._head[: self.left + 1]
         else:
             self._padded = np.concatenate([self._padded, x])
         self._run_frames(self._available_frames())
@@ -182,18 +182,11 @@ class BlockStreamer:
         if x.ndim == 1 and self.n_channels == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.n_channels:
-            raise ValueError(
-                f"A block must have shape (n,{'' if self.n_channels > 1 else ' or (n'}"
-                f"{', ' + str(self.n_channels) + ')' if self.n_channels > 1 else ', 1))'}"
-                f", got {x.shape}."
-            )
-        if x.dtype.kind in "iu":
-            from ._validation import pcm_to_float
-
-            x = pcm_to_float(x, np.float64)
-        x = x.astype(np.float64)
-        if not np.all(np.isfinite(x)):
-            raise ValueError("The block contains NaN or infinity.")
+            shapes = f"(n, {self.n_channels})" + (" or (n,)" if self.n_channels == 1
+                                                 else "")
+            raise ValueError(f"A block must have shape {shapes}, got {x.shape}.")
+        x = pcm_to_float(x, np.float64).astype(np.float64, copy=False)
+        check_finite(x, "block")
         return x
 
     def _start_pad(self, head):
