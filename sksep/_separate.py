@@ -38,3 +38,29 @@ def transform_chunked(estimator, X, chunk, overlap=None):
     return out
 
 
+
+
+def resample(x, orig_sr, target_sr, size=None):
+    """``x`` (time on the last axis) at ``target_sr`` (librosa), cut or padded
+    to ``size`` samples when given; unchanged when the rates agree."""
+    if orig_sr == target_sr:
+        return x
+    import librosa
+
+    y = librosa.resample(x, orig_sr=orig_sr, target_sr=target_sr)
+    return y if size is None else librosa.util.fix_length(y, size=size, axis=-1)
+
+
+def separate_room(estimator, data, sr, *, fit_seconds, chunk_seconds):
+    """Fit a multichannel separator on at most ``fit_seconds`` of ``data``
+    (its middle), then separate all of it, ``(n_samples, n_sources)``: an
+    STFT-domain separator (IVA) in cross-faded chunks, with fixed filters, so
+    memory stays bounded and the chunks cannot swap sources."""
+    n = data.shape[0]
+    fit_len = min(n, max(int(fit_seconds * sr), 1))
+    start = (n - fit_len) // 2
+    estimator.fit(data[start:start + fit_len])
+    if hasattr(estimator, "stft_"):
+        chunk = max(int(chunk_seconds * sr), 4 * estimator.stft_.n_fft)
+        return transform_chunked(estimator, data, chunk)
+    return estimator.transform(data)

@@ -101,46 +101,29 @@ def _marker(output_dir, stem):
 
 def _separate_audio(data, sr, spec, room_method, chunk_seconds):
     """(n_sources, n_samples) sources of one recording ``data``."""
+    from sklearn.base import clone
+
     from . import FastICASeparator, IVASeparator
-    from .decomposition import IVASeparator as _IVA
-    from ._separate import room_stft, transform_chunked
+    from ._separate import resample, room_stft, separate_room
 
     est = None if isinstance(spec, (str, os.PathLike)) else spec
     multichannel = data.shape[1] > 1
-    if est is not None and isinstance(est, (_IVA, FastICASeparator)) or (
+    if isinstance(est, (IVASeparator, FastICASeparator)) or (
             est is None and multichannel):
         if not multichannel:
             raise ValueError("a single-channel file cannot be separated by IVA or ICA.")
-        from sklearn.base import clone
-
         if est is None:
             est = (IVASeparator(stft=room_stft(sr), random_state=0)
                    if room_method == "iva" else FastICASeparator(random_state=0))
-        est = clone(est)
-        fit_len = min(data.shape[0], int(60 * sr))
-        start = (data.shape[0] - fit_len) // 2
-        est.fit(data[start:start + fit_len])
-        if isinstance(est, _IVA):
-            return transform_chunked(est, data, max(int(chunk_seconds * sr),
-                                                    4 * est.stft_.n_fft)).T
-        return est.transform(data).T
+        return separate_room(clone(est), data, sr, fit_seconds=60.0,
+                             chunk_seconds=chunk_seconds).T
     model = _model(spec)
     mono = data.mean(axis=1)
     model_sr = getattr(model, "sample_rate_", None) or sr
-    x = mono
-    if sr != model_sr:
-        import librosa
-
-        x = librosa.resample(mono, orig_sr=sr, target_sr=model_sr)
-    sources = model.separate(x, chunk_size=max(int(chunk_seconds * model_sr),
-                                               model.stft_.n_fft))
-    if sr != model_sr:
-        import librosa
-
-        sources = librosa.util.fix_length(
-            librosa.resample(sources, orig_sr=model_sr, target_sr=sr), size=mono.size,
-            axis=-1)
-    return sources
+    sources = model.separate(resample(mono, sr, model_sr),
+                             chunk_size=max(int(chunk_seconds * model_sr),
+                                            model.stft_.n_fft))
+    return resample(sources, model_sr, sr, size=mono.size)
 
 
 def _separate_one(path, output_dir, spec, *, overwrite, room_method, chunk_seconds,

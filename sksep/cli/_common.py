@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from .._separate import room_stft as _room_stft  # noqa: F401
-from .._separate import transform_chunked  # noqa: F401
 
 DEFAULT_MODEL = "speech8k-2voices"
 _AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}

@@ -15,7 +15,6 @@ from ._common import (  # noqa: F401
     _plural,
     _room_stft,
     _write_all,
-    transform_chunked,
 )
 
 
@@ -134,22 +133,18 @@ def _separate_one_file(args):
 
 
 def _separate_room(data, sr, n_sources, args):
-    """IVA fitted on at most --fit-seconds of the recording (its middle), then
-    applied to the whole file in cross-faded chunks: the demixing filters are
-    fixed, so memory stays bounded and the chunks cannot swap sources."""
+    """IVA fitted on at most --fit-seconds of the recording, then applied to
+    all of it in chunks (sksep._separate.separate_room)."""
     from .. import IVASeparator
+    from .._separate import separate_room
 
     iva = IVASeparator(n_components=n_sources, stft=_room_stft(sr), ref_channel=0,
                        random_state=args.random_state)
-    n = data.shape[0]
-    fit_len = min(n, max(int(args.fit_seconds * sr), 1))
-    start = (n - fit_len) // 2
     try:
-        iva.fit(data[start:start + fit_len])
+        return separate_room(iva, data, sr, fit_seconds=args.fit_seconds,
+                             chunk_seconds=args.chunk_seconds)
     except ValueError as exc:
         raise CommandError(f"IVA cannot separate '{args.input}': {exc}") from exc
-    chunk = max(int(args.chunk_seconds * sr), 4 * iva.stft_.n_fft)
-    return transform_chunked(iva, data, chunk)
 
 
 def _load_model(args, method):
@@ -170,15 +165,14 @@ def _load_model(args, method):
 
 
 def _separate_mono(model, data, sr, args):
-    import librosa
+    from .._separate import resample
 
     mono = data.mean(axis=1)
     if data.shape[1] > 1:
         print(f"mixing {data.shape[1]} channels down to one for the mask estimator",
               file=sys.stderr)
     model_sr = getattr(model, "sample_rate_", None) or args.model_sr
-    x = mono if sr == model_sr else librosa.resample(mono, orig_sr=sr,
-                                                      target_sr=model_sr)
+    x = resample(mono, sr, model_sr)
     if x.size < model.stft_.n_fft:
         raise CommandError(
             f"the recording is too short: {x.size} samples at {model_sr} Hz, the "
@@ -196,10 +190,7 @@ def _separate_mono(model, data, sr, args):
             f"{model_sr} Hz), got {args.chunk_seconds}."
         )
     sources = model.separate(x, chunk_size=chunk, progress=not args.quiet)
-    if sr != model_sr:
-        sources = librosa.resample(sources, orig_sr=model_sr, target_sr=sr)
-        sources = librosa.util.fix_length(sources, size=mono.size, axis=-1)
-    return sources
+    return resample(sources, model_sr, sr, size=mono.size)
 
 
 def add_parser(sub):
