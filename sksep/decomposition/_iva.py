@@ -76,9 +76,9 @@ def _whitening(X, n_components):
 
 # -- source models: weights of the auxiliary function -------------------------------
 
-def _weights(Y, model, nmf_state):
-    """``phi (F or 1, K, T)``: the auxiliary-function weights of each source."""
-    power = _power(Y)                                  # (F, K, T)
+def _weights(power, model, nmf_state):
+    """``phi (F or 1, K, T)``: the auxiliary-function weights of each source,
+    from the outputs' power ``(F, K, T)``."""
     if model == "laplace":                             # spherical Laplace: 1 / r
         r = np.sqrt(power.sum(axis=0, keepdims=True))
         return 1.0 / np.maximum(r, _EPS)
@@ -143,12 +143,15 @@ def _iss_step(W, Y, phi):
 
 
 def _normalise(W, Y, nmf_state):
-    """Unit output power per source (keeps the NMF model on the same scale)."""
-    scale = np.sqrt(np.maximum(_power(Y).mean(axis=(0, 2)), _EPS))   # (K,)
+    """Unit output power per source (keeps the NMF model on the same scale);
+    returns the outputs' power after scaling, for the next weights."""
+    power = _power(Y)
+    scale = np.sqrt(np.maximum(power.mean(axis=(0, 2)), _EPS))       # (K,)
     W /= scale[None, :, None]
     Y /= scale[None, :, None]
     if nmf_state is not None:
         nmf_state[0] /= scale[:, None, None] ** 2
+    return power / scale[None, :, None] ** 2
 
 
 def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, n_basis=2,
@@ -167,14 +170,15 @@ def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, n_basis=2,
         nmf_state = [rng.uniform(0.1, 1.0, (n_src, n_freqs, n_basis)),
                      rng.uniform(0.1, 1.0, (n_src, n_basis, n_frames))]
     ZZ = _outer(Z) if update == "ip" else None
+    power = _power(Y)
     for _ in range(n_iter):
-        phi = _weights(Y, source_model, nmf_state)
+        phi = _weights(power, source_model, nmf_state)
         if update == "ip":
             W = _ip_step(W, ZZ, phi)
             Y = W @ Z
         else:
             W, Y = _iss_step(W, Y, phi)
-        _normalise(W, Y, nmf_state)
+        power = _normalise(W, Y, nmf_state)
     return W
 
 
