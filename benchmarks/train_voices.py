@@ -1,0 +1,436 @@
+"""Fine-tune a single-microphone separator on the voices people record.
+
+Resumable, bf16 on the CPU, one thread by default, so that it can run in
+the background of every working session (and on a GPU when one is lent).
+
+What it trains on (dynamic mixing: every step draws new mixtures):
+
+* voices: speech8k ``train`` (LibriSpeech and speechocean762 readers) and
+  ``../shared/data/voices8k-extra`` (training only). The first voice of a
+  mixture comes from LibriSpeech with probability ``--p-libri``, from
+  speechocean762 with ``--p-so``, from the extra voices otherwise; the
+  second voice is another speaker drawn the same way. Short recordings are
+  joined with recordings of the same speaker until the 4 s segment is full
+  (the wake-word clips have no speaker labels and stay alone).
+* augmentation, each per voice and at random: speed perturbation (0.9 to
+  1.1, pitch and tempo together, ``scipy.signal.resample_poly``),
+  microphone colouring (a smooth random EQ of +-6 dB), a level of -5..5 dB
+  between the voices, a random overall level, and background noise from
+  noise8k ``train`` at 0..20 dB SNR (``--p-noise``). Targets are the clean
+  (coloured, level-scaled) voices; the loss is utterance-level PIT on the
+  negative SI-SDR.
+
+Model selection: every ``--valid-minutes`` the network is scored on fixed
+4 s fully overlapped mixtures (-5..5 dB) of the ``valid`` speakers,
+LibriSpeech readers and speechocean762 readers separately, clean and with
+noise8k ``valid`` noise at 5..15 dB. The criterion is the LibriSpeech
+clean SI-SDRi (the headline corpus); the others are logged beside it.
+``test`` is never read here.
+
+Resuming: ``<checkpoints>/<name>.state.pt`` holds the network, optimizer
+state, step count and wall time (written every ``--save-minutes``, and
+atomically); ``<checkpoints>/<name>.best.pt`` is the best network so far as
+an ``sksep.pretrained`` file. Rerun the same command to continue. The log
+(one line per report) records wall time, machine and steps.
+
+    nohup python benchmarks/train_voices.py --data ../shared/data \\
+        --init speech8k-2voices --checkpoints ckpt --hours 100 \\
+        >> ckpt/train_voices.log 2>&1 &
+
+``--export`` copies the best network into ``sksep/pretrained/data`` under
+``--name`` (its scores come from ``benchmarks/bench_speech8k.py``).
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+
+SR = 8000
+SEGMENT = 4 * SR
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "sksep" / "pretrained" / "data"
+SPEEDS = ((10, 9), (20, 19), (1, 1), (19, 20), (9, 10))  # up, down
+
+
+# -- data ---------------------------------------------------------------------
+
+def _read(path):
+    import soundfile as sf
+
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    if sr != SR:
+        raise ValueError(f"{path}: {sr} Hz, expected {SR}")
+    return x.mean(axis=1)
+
+
+class Voices:
+    """Recordings grouped by corpus group and speaker."""
+
+    def __init__(self, data, split, extra=True):
+        root = Path(data)
+        self.groups = {}  # group -> {speaker: [waves]}
+        self.sex = {}
+        with open(root / "speech8k" / "files.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row["split"] != split:
+                    continue
+                group = "libri" if row["corpus"] == "librispeech" else "so"
+                wave = _read(root / "speech8k" / row["path"])
+                self.groups.setdefault(group, {}).setdefault(row["speaker"], []).append(wave)
+                self.sex[row["speaker"]] = row["sex"]
+        if extra and split == "train":
+            with open(root / "voices8k-extra" / "files.csv", newline="") as fh:
+                for i, row in enumerate(csv.DictReader(fh)):
+                    wave = _read(root / "voices8k-extra" / row["path"])
+                    # wake-word recordings carry no speaker identity: each
+                    # is its own "speaker" and is never joined with others
+                    spk = row["speaker"] if not row["speaker"].startswith("pv") else f"pv{i}"
+                    self.groups.setdefault("extra", {}).setdefault(spk, []).append(wave)
+                    self.sex[spk] = row["sex"]
+        self.speakers = {g: sorted(s) for g, s in self.groups.items()}
+
+    def minutes(self):
+        return {g: round(sum(len(w) for ws in s.values() for w in ws) / SR / 60, 1)
+                for g, s in self.groups.items()}
+
+    def speaker(self, rng, weights, avoid=None):
+        groups = [g for g in weights if g in self.groups]
+        p = np.array([weights[g] for g in groups], dtype=float)
+        while True:
+            g = groups[rng.choice(len(groups), p=p / p.sum())]
+            spk = self.speakers[g][rng.integers(len(self.speakers[g]))]
+            if spk != avoid:
+                return g, spk
+
+    def excerpt(self, rng, group, spk, size):
+        """``size`` samples of one speaker: a random stretch of a random
+        recording, joined with more of the same speaker when it is short,
+        at a random offset in silence when the speaker has nothing more."""
+        waves = self.groups[group][spk]
+        first = waves[rng.integers(len(waves))]
+        if len(first) >= size:
+            start = rng.integers(len(first) - size + 1)
+            return first[start:start + size].astype(np.float64)
+        parts, total = [first], len(first)
+        joinable = not spk.startswith("pv") and len(waves) > 1
+        while joinable and total < size:
+            gap = np.zeros(int(rng.integers(0, int(0.3 * SR))))
+            nxt = waves[rng.integers(len(waves))]
+            parts += [gap, nxt]
+            total += len(gap) + len(nxt)
+        joined = np.concatenate(parts)
+        if len(joined) >= size:
+            start = rng.integers(len(joined) - size + 1)
+            return joined[start:start + size].astype(np.float64)
+        out = np.zeros(size)
+        start = rng.integers(size - len(joined) + 1)
+        out[start:start + len(joined)] = joined
+        return out
+
+
+class Noises:
+    def __init__(self, data, split):
+        root = Path(data) / "noise8k"
+        self.waves = []
+        with open(root / "files.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row["split"] == split:
+                    self.waves.append(_read(root / row["path"]))
+
+    def excerpt(self, rng, size):
+        w = self.waves[rng.integers(len(self.waves))]
+        if len(w) < size:
+            w = np.tile(w, size // len(w) + 1)
+        start = rng.integers(len(w) - size + 1)
+        return w[start:start + size].astype(np.float64)
+
+
+def colour(rng, x, max_db=6.0, n_points=6):
+    """A smooth random EQ: gains at ``n_points`` frequencies, interpolated."""
+    spec = np.fft.rfft(x)
+    db = rng.uniform(-max_db, max_db, n_points)
+    gains = 10 ** (np.interp(np.linspace(0, 1, len(spec)),
+                             np.linspace(0, 1, n_points), db) / 20)
+    return np.fft.irfft(spec * gains, n=len(x))
+
+
+def draw_voice(rng, voices, weights, size, avoid=None, speed=True):
+    from scipy.signal import resample_poly
+
+    group, spk = voices.speaker(rng, weights, avoid)
+    up, down = SPEEDS[rng.integers(len(SPEEDS))] if speed else (1, 1)
+    need = int(math.ceil(size * down / up)) + 1
+    x = voices.excerpt(rng, group, spk, need)
+    if up != down:
+        x = resample_poly(x, up, down)
+    return spk, x[:size]
+
+
+def training_batch(rng, voices, noises, args):
+    mixes, refs = [], []
+    weights = {"libri": args.p_libri, "so": args.p_so,
+               "extra": max(0.0, 1 - args.p_libri - args.p_so)}
+    for _ in range(args.batch_size):
+        spk0, s0 = draw_voice(rng, voices, weights, SEGMENT, speed=rng.random() < args.p_speed)
+        _, s1 = draw_voice(rng, voices, weights, SEGMENT, avoid=spk0,
+                           speed=rng.random() < args.p_speed)
+        if rng.random() < args.p_eq:
+            s0 = colour(rng, s0)
+        if rng.random() < args.p_eq:
+            s1 = colour(rng, s1)
+        p0, p1 = np.mean(s0**2), np.mean(s1**2)
+        if p0 <= 0 or p1 <= 0:
+            s1 = s1 if p1 > 0 else s0[::-1].copy()
+            p1 = np.mean(s1**2)
+        s1 = s1 * np.sqrt(p0 / max(p1, 1e-12) * 10 ** (-rng.uniform(-5, 5) / 10))
+        src = np.stack([s0, s1])
+        mix = src.sum(0)
+        if rng.random() < args.p_noise:
+            n = noises.excerpt(rng, SEGMENT)
+            pn = np.mean(n**2)
+            if pn > 0:
+                snr = rng.uniform(0, 20)
+                mix = mix + n * np.sqrt(np.mean(mix**2) / pn * 10 ** (-snr / 10))
+        level = 10 ** (rng.uniform(-35, -15) / 20) / max(np.sqrt(np.mean(mix**2)), 1e-8)
+        mixes.append(mix * level)
+        refs.append(src * level)
+    return (np.array(mixes, dtype=np.float32), np.array(refs, dtype=np.float32))
+
+
+def valid_sets(data, n=100, seed=0):
+    """Fixed 4 s, fully overlapped, -5..5 dB mixtures of the valid speakers:
+    name -> (mix, refs). Clean and noisy (noise8k valid at 5..15 dB)."""
+    voices = Voices(data, "valid", extra=False)
+    noises = Noises(data, "valid")
+    out = {}
+    for group in ("libri", "so"):
+        rng = np.random.default_rng([seed, len(group)])
+        mixes, refs, noisy = [], [], []
+        for _ in range(n):
+            spk0, s0 = draw_voice(rng, voices, {group: 1.0}, SEGMENT, speed=False)
+            _, s1 = draw_voice(rng, voices, {group: 1.0}, SEGMENT, avoid=spk0, speed=False)
+            s1 = s1 * np.sqrt(np.mean(s0**2) / max(np.mean(s1**2), 1e-12)
+                              * 10 ** (-rng.uniform(-5, 5) / 10))
+            src = np.stack([s0, s1])
+            mix = src.sum(0)
+            nz = noises.excerpt(rng, SEGMENT)
+            nz *= np.sqrt(np.mean(mix**2) / np.mean(nz**2) * 10 ** (-rng.uniform(5, 15) / 10))
+            mixes.append(mix)
+            refs.append(src)
+            noisy.append(mix + nz)
+        out[group] = (np.array(mixes, np.float32), np.array(refs, np.float32))
+        out[group + "+noise"] = (np.array(noisy, np.float32), np.array(refs, np.float32))
+    return out
+
+
+# -- training ------------------------------------------------------------------
+
+def si_sdri(module, mix, refs, device, batch=10):
+    import torch
+
+    from sksep.metrics import pit_si_sdr, si_sdr_improvement
+
+    module.eval()
+    ests = []
+    with torch.no_grad():
+        for i in range(0, len(mix), batch):
+            x = torch.from_numpy(mix[i:i + batch]).to(device)
+            ests.append(module(x)["wave"].float().cpu().numpy())
+    module.train()
+    est = np.concatenate(ests).astype(np.float64)
+    ref = refs.astype(np.float64)
+    _, perm = pit_si_sdr(ref, est)
+    est = np.take_along_axis(est, perm[:, :, None], axis=1)
+    mixes = np.broadcast_to(mix[:, None].astype(np.float64), ref.shape)
+    return float(np.mean(si_sdr_improvement(ref, est, mixes)))
+
+
+def lr_at(args, minutes):
+    warm = min(1.0, minutes / max(args.warmup_minutes, 1e-9))
+    t = min(minutes / (args.hours * 60), 1.0)
+    return args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def atomic_torch_save(obj, path):
+    import torch
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(args):
+    import torch
+
+    from sksep.nn import pairwise_neg_si_sdr, pit_loss
+    from sksep.pretrained import load, save
+
+    torch.set_num_threads(args.threads)
+    ckdir = Path(args.checkpoints)
+    ckdir.mkdir(parents=True, exist_ok=True)
+    state_path = ckdir / f"{args.name}.state.pt"
+    best_path = ckdir / f"{args.name}.best.pt"
+    machine = f"{socket.gethostname()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    device = torch.device(args.device)
+    est = load(args.init, device=str(device))
+    module = est.net_.module_.to(device)
+    module.train()
+    opt = torch.optim.AdamW(module.parameters(), lr=args.lr, weight_decay=0.0)
+    progress = {"step": 0, "minutes": 0.0, "best": -math.inf, "history": [],
+                "init": str(args.init)}
+    if state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        module.load_state_dict(state["module"])
+        opt.load_state_dict(state["optimizer"])
+        progress = state["progress"]
+        print(f"resumed {state_path}: step {progress['step']}, "
+              f"{progress['minutes']:.1f} min, best {progress['best']:.2f} dB", flush=True)
+    print(f"machine: {machine}; device {device}; threads {args.threads}; "
+          f"bf16 {args.bf16}; torch {torch.__version__}", flush=True)
+    t_load = time.perf_counter()
+    voices = Voices(args.data, "train")
+    noises = Noises(args.data, "train")
+    valid = valid_sets(args.data)
+    print(f"data: {voices.minutes()} min of voices, {len(noises.waves)} noises "
+          f"({time.perf_counter() - t_load:.0f} s to load)", flush=True)
+
+    def save_state():
+        progress["minutes"] = minutes_done()
+        atomic_torch_save({"module": module.state_dict(), "optimizer": opt.state_dict(),
+                           "progress": progress, "args": vars(args)}, state_path)
+
+    def evaluate():
+        scores = {k: round(si_sdri(module, m, r, device), 3) for k, (m, r) in valid.items()}
+        step, minutes = progress["step"], minutes_done()
+        improved = scores["libri"] > progress["best"]
+        progress["history"].append({"step": step, "minutes": round(minutes, 1),
+                                    "loss": round(running / max(n_run, 1), 3), **scores})
+        print(f"step {step:7d}  {minutes:7.1f} min  lr {lr:.2e}  train {-running / max(n_run, 1):6.2f} dB  "
+              f"valid libri {scores['libri']:6.2f}  so {scores['so']:6.2f}  "
+              f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}"
+              f"{'  *' if improved else ''}", flush=True)
+        if improved:
+            progress["best"] = scores["libri"]
+            progress["best_step"] = step
+            progress["best_scores"] = scores
+            est.net_.module_ = module
+            est.n_epochs_ = int(step)
+            meta = {"progress": {k: v for k, v in progress.items() if k != "history"},
+                    "machine": machine, "device": str(device), "bf16": args.bf16,
+                    "sample_rate": SR}
+            save(est, best_path, overwrite=True, half=True, metadata=meta)
+        save_state()
+
+    t0 = time.perf_counter()
+    start_minutes = progress["minutes"]
+
+    def minutes_done():
+        return start_minutes + (time.perf_counter() - t0) / 60
+
+    last_valid = last_save = time.perf_counter()
+    running, n_run, lr = 0.0, 0, args.lr
+    if progress["step"] == 0:
+        evaluate()
+    while minutes_done() < args.stop_after_hours * 60 and (
+            args.minutes is None or time.perf_counter() - t0 < args.minutes * 60):
+        rng = np.random.default_rng([args.seed, progress["step"]])
+        mix, refs = training_batch(rng, voices, noises, args)
+        lr = lr_at(args, minutes_done())
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x = torch.from_numpy(mix).to(device)
+        y = torch.from_numpy(refs).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            out = module(x)["wave"]
+        loss, _ = pit_loss(pairwise_neg_si_sdr(out.float(), y))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), args.clip)
+        opt.step()
+        progress["step"] += 1
+        running += loss.item()
+        n_run += 1
+        now = time.perf_counter()
+        if now - last_valid > args.valid_minutes * 60:
+            evaluate()
+            running, n_run = 0.0, 0
+            last_valid = last_save = time.perf_counter()
+        elif now - last_save > args.save_minutes * 60:
+            save_state()
+            last_save = time.perf_counter()
+    evaluate()
+
+
+def export(args):
+    import torch
+
+    best = Path(args.checkpoints) / f"{args.name}.best.pt"
+    state = torch.load(best, weights_only=True)
+    dest = OUT / f"{args.name}.pt"
+    shutil.copyfile(best, dest)
+    registry_path = OUT / "models.json"
+    registry = json.loads(registry_path.read_text())
+    entry = registry.setdefault(args.name, {})
+    prog = state["metadata"]["progress"]
+    entry["training"] = {
+        "script": "benchmarks/train_voices.py",
+        "init": prog.get("init"),
+        "steps": prog["step"],
+        "best_step": prog.get("best_step"),
+        "minutes": round(prog["minutes"], 1),
+        "machine": state["metadata"].get("machine"),
+        "device": state["metadata"].get("device"),
+        "bf16": state["metadata"].get("bf16"),
+        "valid_si_sdri_db": prog.get("best_scores"),
+    }
+    registry_path.write_text(json.dumps(registry, indent=2, sort_keys=True) + "\n")
+    print(f"exported {best} -> {dest} (step {prog.get('best_step')}, valid {prog['best']:.2f} dB)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default="../shared/data",
+                   help="folder holding speech8k, voices8k-extra and noise8k")
+    p.add_argument("--init", default="speech8k-2voices",
+                   help="shipped model name or model file to start from")
+    p.add_argument("--name", default="speech8k-2voices")
+    p.add_argument("--checkpoints", default="ckpt")
+    p.add_argument("--hours", type=float, default=100.0,
+                   help="length of the cosine learning-rate schedule")
+    p.add_argument("--stop-after-hours", type=float, default=1e9)
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop this run after this many minutes")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--warmup-minutes", type=float, default=5.0)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--clip", type=float, default=5.0)
+    p.add_argument("--p-libri", type=float, default=0.45)
+    p.add_argument("--p-so", type=float, default=0.2)
+    p.add_argument("--p-speed", type=float, default=0.5)
+    p.add_argument("--p-eq", type=float, default=0.5)
+    p.add_argument("--p-noise", type=float, default=0.5)
+    p.add_argument("--valid-minutes", type=float, default=15.0)
+    p.add_argument("--save-minutes", type=float, default=5.0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-bf16", dest="bf16", action="store_false")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--export", action="store_true")
+    args = p.parse_args()
+    if args.export:
+        export(args)
+    else:
+        train(args)
+
+
+if __name__ == "__main__":
+    main()
