@@ -18,13 +18,17 @@ What it trains on (dynamic mixing: every step draws new mixtures):
   between the voices, a random overall level, and background noise from
   noise8k ``train`` at 0..20 dB SNR (``--p-noise``). Targets are the clean
   (coloured, level-scaled) voices; the loss is utterance-level PIT on the
-  negative SI-SDR.
+  negative SI-SDR. One mixture in ten (``--p-single``) holds one voice
+  alone: the spare output is trained towards silence (its energy under the
+  mixture's, floored at -30 dB).
 
 Model selection: every ``--valid-minutes`` the network is scored on fixed
 4 s fully overlapped mixtures (-5..5 dB) of the ``valid`` speakers,
 LibriSpeech readers and speechocean762 readers separately, clean and with
 noise8k ``valid`` noise at 5..15 dB. The criterion is the LibriSpeech
-clean SI-SDRi (the headline corpus); the others are logged beside it.
+clean SI-SDRi (the headline corpus); the others are logged beside it, with
+the "alone gap" (one voice alone: how far the quieter output sits under the
+louder, median dB).
 ``test`` is never read here.
 
 Resuming: ``<checkpoints>/<name>.state.pt`` holds the network, optimizer
@@ -188,10 +192,14 @@ def training_batch(rng, voices, noises, args):
         if rng.random() < args.p_eq:
             s1 = colour(rng, s1)
         p0, p1 = np.mean(s0**2), np.mean(s1**2)
-        if p0 <= 0 or p1 <= 0:
-            s1 = s1 if p1 > 0 else s0[::-1].copy()
+        if p0 <= 0:
+            s0, p0 = s0[::-1] + s1, np.mean((s0[::-1] + s1)**2)
+        if p1 <= 0:
+            s1 = s0[::-1].copy()
             p1 = np.mean(s1**2)
         s1 = s1 * np.sqrt(p0 / max(p1, 1e-12) * 10 ** (-rng.uniform(-5, 5) / 10))
+        if rng.random() < args.p_single:
+            s1 = np.zeros_like(s1)  # one voice alone: the other output silent
         src = np.stack([s0, s1])
         mix = src.sum(0)
         if rng.random() < args.p_noise:
@@ -228,6 +236,7 @@ def valid_sets(data, n=100, seed=0):
             refs.append(src)
             noisy.append(mix + nz)
         out[group] = (np.array(mixes, np.float32), np.array(refs, np.float32))
+        out[group + "-alone"] = np.array([r[0] for r in refs[:40]], np.float32)
         out[group + "+noise"] = (np.array(noisy, np.float32), np.array(refs, np.float32))
     return out
 
@@ -254,6 +263,36 @@ def si_sdri(module, mix, refs, device, batch=10):
     return float(np.mean(si_sdr_improvement(ref, est, mixes)))
 
 
+def separation_loss(est, refs, mix, silent_floor=1e-3):
+    """PIT loss: negative SI-SDR against each voice; against a silent
+    reference (one voice alone) the output's energy relative to the
+    mixture's, floored at -30 dB, so the spare output learns silence."""
+    import torch
+
+    from sksep.nn import pairwise_neg_si_sdr, pit_loss
+
+    pair = pairwise_neg_si_sdr(est, refs)  # (B, ref, est)
+    silent = (refs**2).sum(-1) <= 0  # (B, ref)
+    if bool(silent.any()):
+        rel = (est**2).sum(-1) / (mix**2).sum(-1, keepdim=True).clamp_min(1e-12)
+        quiet = 10 * torch.log10(rel + silent_floor)  # (B, est)
+        pair = torch.where(silent[:, :, None], quiet[:, None, :], pair)
+    return pit_loss(pair)[0]
+
+
+def alone_gap(module, voices, device):
+    """One voice alone: median level of the quieter output under the louder
+    (dB; the target is at least 20)."""
+    import torch
+
+    module.eval()
+    with torch.no_grad():
+        est = module(torch.from_numpy(voices).to(device))["wave"].float().cpu().numpy()
+    module.train()
+    power = np.sort((est.astype(np.float64)**2).sum(-1), axis=1)
+    return float(np.median(10 * np.log10(power[:, 1] / np.maximum(power[:, 0], 1e-20))))
+
+
 def lr_at(args, minutes):
     warm = min(1.0, minutes / max(args.warmup_minutes, 1e-9))
     t = min(minutes / (args.hours * 60), 1.0)
@@ -271,7 +310,6 @@ def atomic_torch_save(obj, path):
 def train(args):
     import torch
 
-    from sksep.nn import pairwise_neg_si_sdr, pit_loss
     from sksep.pretrained import load, save
 
     torch.set_num_threads(args.threads)
@@ -309,14 +347,16 @@ def train(args):
                            "progress": progress, "args": vars(args)}, state_path)
 
     def evaluate():
-        scores = {k: round(si_sdri(module, m, r, device), 3) for k, (m, r) in valid.items()}
+        scores = {k: round(si_sdri(module, *v, device), 3) if isinstance(v, tuple)
+                  else round(alone_gap(module, v, device), 3) for k, v in valid.items()}
         step, minutes = progress["step"], minutes_done()
         improved = scores["libri"] > progress["best"]
         progress["history"].append({"step": step, "minutes": round(minutes, 1),
                                     "loss": round(running / max(n_run, 1), 3), **scores})
         print(f"step {step:7d}  {minutes:7.1f} min  lr {lr:.2e}  train {-running / max(n_run, 1):6.2f} dB  "
               f"valid libri {scores['libri']:6.2f}  so {scores['so']:6.2f}  "
-              f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}"
+              f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}  "
+              f"alone gap {scores['libri-alone']:5.1f}/{scores['so-alone']:5.1f} dB"
               f"{'  *' if improved else ''}", flush=True)
         if improved:
             progress["best"] = scores["libri"]
@@ -351,7 +391,7 @@ def train(args):
         y = torch.from_numpy(refs).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             out = module(x)["wave"]
-        loss, _ = pit_loss(pairwise_neg_si_sdr(out.float(), y))
+        loss = separation_loss(out.float(), y, x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(module.parameters(), args.clip)
@@ -418,6 +458,8 @@ def main():
     p.add_argument("--p-speed", type=float, default=0.5)
     p.add_argument("--p-eq", type=float, default=0.5)
     p.add_argument("--p-noise", type=float, default=0.5)
+    p.add_argument("--p-single", type=float, default=0.1,
+                   help="share of mixtures holding one voice alone")
     p.add_argument("--valid-minutes", type=float, default=15.0)
     p.add_argument("--save-minutes", type=float, default=5.0)
     p.add_argument("--threads", type=int, default=1)
