@@ -142,15 +142,27 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         check_finite(X)
         return self._separate(X).reshape(X.shape[0], -1).astype(X.dtype, copy=False)
 
-    def separate(self, X, *, chunk_size="auto", overlap=0.25, progress=False):
+    def separate(self, X, *, sr=None, chunk_size="auto", overlap=0.25,
+                 progress=False):
         """Separate mixtures of any length, optionally in chunks.
 
         Parameters
         ----------
-        X : array-like of shape (n_times,) or (n_clips, n_times)
-            One mixture or a batch of equal-length mixtures. Integer arrays
+        X : array-like of shape (n_times,), (n_times, 1) or (n_clips, n_times)
+            One mixture or a batch of equal-length mixtures. A single column
+            ``(n_times, 1)``, which :func:`sksep.io.read_audio` returns for a
+            mono file, is one mixture, as ``(n_times,)`` is. Integer arrays
             are PCM audio (int16 full scale is 1.0), as ``read_audio``
             would scale them; the sources come back as float32.
+        sr : int, default=None
+            Sample rate of ``X`` in Hz. When it differs from the rate the
+            model was trained at (``sample_rate_``), the mixtures are
+            resampled to the model's rate, separated, and the sources
+            resampled back to ``sr`` with the input's length; content above
+            half the model's rate is not kept. None assumes the model's
+            rate; a model that knows its rate then warns once that it
+            assumed it. A model whose rate is unknown (``sample_rate_`` not
+            set) refuses ``sr``.
         chunk_size : int, 'auto' or None, default='auto'
             Process the signal in overlapping chunks of this many samples,
             so memory stays bounded on long recordings. 'auto' uses chunks
@@ -174,6 +186,12 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         """
         X, Xb = self._check_mixtures(X)
         dtype = Xb.dtype
+        n_times = Xb.shape[1]
+        model_sr = self._check_rate(sr)
+        if model_sr is not None and sr != model_sr:
+            from .._separate import resample
+
+            Xb = resample(Xb, sr, model_sr).astype(dtype, copy=False)
         if isinstance(chunk_size, str):
             if chunk_size != "auto":
                 raise ValueError(
@@ -185,7 +203,32 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             S = self._separate(Xb).astype(dtype, copy=False)
         else:
             S = self._separate_chunked(Xb, int(chunk_size), overlap, progress)
+        if model_sr is not None and sr != model_sr:
+            S = resample(S, model_sr, sr, size=n_times).astype(dtype, copy=False)
         return S[0] if X.ndim == 1 else S
+
+    def _check_rate(self, sr):
+        """The model's rate when ``sr`` asks for resampling (else None);
+        warns once when the rate is assumed."""
+        model_sr = getattr(self, "sample_rate_", None)
+        if sr is None:
+            if model_sr is not None and not getattr(self, "_rate_assumed", False):
+                self._rate_assumed = True
+                warnings.warn(
+                    f"separate() assumes the mixtures are sampled at {model_sr} "
+                    "Hz, the rate this model was trained at; pass sr= (the "
+                    "recording's rate) to resample them to it and back.",
+                    UserWarning, stacklevel=3)
+            return None
+        if (isinstance(sr, bool) or not isinstance(sr, Real)
+                or not np.isfinite(sr) or sr <= 0):
+            raise ValueError(f"sr must be a positive sample rate in Hz, got {sr!r}.")
+        if model_sr is None:
+            raise ValueError(
+                f"sr={sr!r} was given, but the rate this separator was trained at "
+                "is unknown, so it cannot resample: set its sample_rate_ "
+                "attribute to the rate of the clips it was fitted on.")
+        return int(model_sr)
 
     def predict_masks(self, X):
         """Time-frequency masks the network estimates for mixtures.
@@ -215,6 +258,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         check_is_fitted(self)
         X = pcm_to_float(check_signal(
             X, "Mixtures", "waveform (n_times,) or batch (n_clips, n_times)"))
+        if X.ndim == 2 and X.shape[1] == 1 and X.shape[0] > 1:
+            X = X[:, 0]  # one mono recording as read_audio returns it
         dtype = np.float64 if X.dtype == np.float64 else np.float32
         Xb = np.atleast_2d(X).astype(dtype, copy=False)
         check_finite(Xb)
