@@ -15,6 +15,7 @@ n_frames)``, whitened per frequency, and return the demixing matrices.
 """
 
 import itertools
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,14 +27,55 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._persistence import VersionedPickleMixin
 from .._validation import check_finite, reject_bool
+from ._fastica import _single_threaded_blas
 
 _EPS = 1e-10
+
+#: Length of :class:`IVASeparator`'s default STFT window, in seconds: longer
+#: than most of a room's reverberation (``benchmarks/README.md``).
+DEFAULT_WINDOW_SECONDS = 0.256
+#: The rate assumed when no ``sample_rate`` is given (sksep's corpora are at
+#: 8 kHz): the default window is then 2048 samples, as before the rate was known.
+DEFAULT_SAMPLE_RATE = 8000
+
+
+def default_stft(sample_rate=None):
+    """The STFT that :class:`IVASeparator` uses when ``stft=None``.
+
+    Windows of ``DEFAULT_WINDOW_SECONDS`` (256 ms) rounded to the nearest
+    power of two samples, hop a quarter of the window: 2048 samples at
+    8 kHz, 4096 at 16 kHz, 8192 (186 ms) at 44.1 kHz, 16384 (341 ms) at
+    48 kHz. The command line builds its separators with the same default.
+
+    Parameters
+    ----------
+    sample_rate : float, default=None
+        Sampling rate of the recording in Hz; None assumes
+        ``DEFAULT_SAMPLE_RATE`` (8 kHz).
+
+    Returns
+    -------
+    stft : STFTTransformer
+        Unfitted, complex output.
+
+    Examples
+    --------
+    >>> from sksep.decomposition._iva import default_stft
+    >>> default_stft(16000).n_fft, default_stft(16000).hop_length
+    (4096, 1024)
+    """
+    from ..spectral import STFTTransformer
+
+    rate = DEFAULT_SAMPLE_RATE if sample_rate is None else sample_rate
+    n_fft = 1 << max(6, int(round(np.log2(DEFAULT_WINDOW_SECONDS * rate))))
+    return STFTTransformer(n_fft=n_fft, hop_length=n_fft // 4)
 
 
 # -- STFT of multichannel recordings ---------------------------------------------
@@ -60,6 +102,15 @@ def _herm(A):
 
 def _power(Y):
     return Y.real**2 + Y.imag**2
+
+
+def _row_change(W, W_old):
+    """Mean over frequencies and outputs of ``1 - |cos(angle)|`` between every
+    demixing row before and after an iteration: the change that matters
+    after projection back, which undoes each row's scale and phase."""
+    dot = np.abs(np.einsum("fkm,fkm->fk", W.conj(), W_old))
+    norms = np.linalg.norm(W, axis=2) * np.linalg.norm(W_old, axis=2)
+    return float(np.mean(1 - dot / np.maximum(norms, _EPS)))
 
 
 # -- per-frequency whitening -------------------------------------------------------
@@ -154,12 +205,15 @@ def _normalise(W, Y, nmf_state):
     return power / scale[None, :, None] ** 2
 
 
-def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, n_basis=2,
+def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, tol=0.0, n_basis=2,
            random_state=None):
-    """AuxIVA on a whitened STFT ``Z (F, K, T)``; returns ``W (F, K, K)``.
+    """AuxIVA on a whitened STFT ``Z (F, K, T)``.
 
     ``source_model='nmf'`` is ILRMA: each source's variance is a
-    rank-``n_basis`` nonnegative matrix factorisation.
+    rank-``n_basis`` nonnegative matrix factorisation. Stops early when an
+    iteration changes the demixing rows by less than ``tol``
+    (:func:`_row_change`; ``tol=0`` runs ``n_iter`` iterations). Returns
+    ``W (F, K, K)``, the iterations run and whether ``tol`` was reached.
     """
     n_freqs, n_src, n_frames = Z.shape
     W = np.tile(np.eye(n_src, dtype=np.complex128), (n_freqs, 1, 1))
@@ -171,7 +225,8 @@ def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, n_basis=2,
                      rng.uniform(0.1, 1.0, (n_src, n_basis, n_frames))]
     ZZ = _outer(Z) if update == "ip" else None
     power = _power(Y)
-    for _ in range(n_iter):
+    for it in range(1, n_iter + 1):
+        W_old = W.copy()
         phi = _weights(power, source_model, nmf_state)
         if update == "ip":
             W = _ip_step(W, ZZ, phi)
@@ -179,7 +234,9 @@ def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, n_basis=2,
         else:
             W, Y = _iss_step(W, Y, phi)
         power = _normalise(W, Y, nmf_state)
-    return W
+        if tol > 0 and _row_change(W, W_old) < tol:
+            return W, it, True
+    return W, n_iter, False
 
 
 # -- FDICA: complex FastICA per frequency, then permutation alignment ------------------
@@ -191,25 +248,29 @@ def _sym_decorrelation(W):
     return inv_sqrt @ W
 
 
-def fdica(Z, *, n_iter=100, random_state=None, a=0.1):
+def fdica(Z, *, n_iter=100, tol=0.0, random_state=None, a=0.1):
     """Complex FastICA (Bingham and Hyvarinen, 2000) at every frequency of a
     whitened STFT ``Z (F, K, T)``, ``G(u) = log(a + u)``; then the outputs
-    are permuted to agree across frequencies; returns ``W (F, K, K)``."""
+    are permuted to agree across frequencies. Stops early as :func:`auxiva`
+    does; returns ``W (F, K, K)``, the iterations run and whether ``tol``
+    was reached."""
     n_freqs, n_src, n_frames = Z.shape
     rng = check_random_state(random_state)
     W = rng.standard_normal((n_freqs, n_src, n_src)) + 1j * rng.standard_normal(
         (n_freqs, n_src, n_src))
     W = _sym_decorrelation(W)
     Zh = _herm(Z)
-    for _ in range(n_iter):
+    for it in range(1, n_iter + 1):
         Y = W @ Z                                      # rows of W are w^H
         u = _power(Y)
         g, dg = 1 / (a + u), -1 / (a + u) ** 2
         # w <- E{z y* g(|y|^2)} - E{g + |y|^2 g'} w, written for the rows w^H
         new = (Y * g) @ Zh / n_frames
         new -= np.mean(g + u * dg, axis=2)[:, :, None] * W
-        W = _sym_decorrelation(new)
-    return _align_permutations(W, Z)
+        W, W_old = _sym_decorrelation(new), W
+        if tol > 0 and _row_change(W, W_old) < tol:
+            return _align_permutations(W, Z), it, True
+    return _align_permutations(W, Z), n_iter, False
 
 
 def _align_permutations(W, Z, n_pass=5):
@@ -297,11 +358,20 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         microphones (the usual case with an array) keeps the principal
         subspace of each frequency.
     stft : STFTTransformer, default=None
-        Time-frequency front end; None uses ``STFTTransformer(n_fft=2048,
-        hop_length=512)`` (128 ms at 16 kHz, 256 ms at 8 kHz). A window
-        should be longer than most of the room's reverberation, but longer
-        windows leave fewer frames to learn from (use a few seconds of audio
-        at least). Tunable as ``stft__n_fft``.
+        Time-frequency front end; None uses windows of about 256 ms at
+        ``sample_rate`` (``default_stft(sample_rate)``: the nearest power of
+        two samples, 4096 at 16 kHz, 8192 at 44.1 kHz; hop a quarter
+        window), the command line's default too. A window should be longer
+        than most of the room's reverberation, but longer windows leave
+        fewer frames to learn from (use a few seconds of audio at least).
+        Tunable as ``stft__n_fft``.
+    sample_rate : float, default=None
+        Sampling rate of the recordings in Hz, which scales the default
+        window to 256 ms and gives the streamer's ``latency_ms_``. None
+        assumes 8 kHz (a 2048-sample window, the default before this
+        parameter existed): give the rate of recordings at other rates, or
+        the window is too short at 44.1 kHz (46 ms) and separation suffers.
+        Ignored for the window when ``stft`` is given.
     algorithm : {'iva', 'fdica'}, default='iva'
         Independent vector analysis (frequencies tied by the source model;
         no permutation problem), or FastICA per frequency followed by the
@@ -318,7 +388,19 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         steering (rank-1 updates of the outputs, no matrix inversion;
         Scheibler and Ono 2020).
     max_iter : int, default=30
-        Iterations of the updates.
+        Most iterations of the updates. A ConvergenceWarning is raised when
+        they end before ``tol`` is reached.
+    tol : float, default=1e-5
+        Convergence threshold: the iterations stop when one changes the
+        demixing matrices by less than ``tol``, measured as the mean over
+        frequencies and sources of ``1 - |cos a|``, ``a`` the angle between
+        a demixing row before and after the iteration (scale and phase,
+        which projection back undoes, do not count; 1e-5 is a mean turn of
+        about a quarter of a degree). AuxIVA on speech in a moderately
+        reverberant room typically reaches it in 10-30 iterations; FDICA,
+        from a random start, needs more (``max_iter=100`` and ``tol=1e-6``
+        separate better), and ILRMA's NMF keeps adapting for longer.
+        ``tol=0`` runs exactly ``max_iter`` iterations, without a warning.
     n_basis : int, default=2
         NMF bases per source (``source_model='nmf'``).
     ref_channel : int, default=0
@@ -340,7 +422,7 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
     n_components_ : int
         Number of separated sources.
     n_iter_ : int
-        Iterations run.
+        Iterations run: fewer than ``max_iter`` when ``tol`` was reached.
     n_features_in_ : int
         Number of microphones seen in ``fit``.
 
@@ -356,6 +438,11 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
     Output order is deterministic: loudest first, by the power of each
     output at the reference microphone. A model fitted on one recording
     transforms another one from the same room and positions.
+
+    ``fit``, ``transform`` and ``inverse_transform`` limit BLAS to one
+    thread while they run: their many small batched products (one per
+    frequency) are slower with thread start-ups than without (measured:
+    about twice as slow with two threads on an 8 s room at 16 kHz).
 
     References
     ----------
@@ -379,32 +466,38 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
     >>> S = rng.laplace(size=(16000, 2))                 # two sources
     >>> X = np.stack([S[:, 0] + 0.6 * np.roll(S[:, 1], 3),
     ...               0.5 * np.roll(S[:, 0], 2) + S[:, 1]], axis=1)
-    >>> iva = IVASeparator(random_state=0)
+    >>> iva = IVASeparator(sample_rate=16000, random_state=0)
     >>> iva.fit_transform(X).shape
     (16000, 2)
+    >>> iva.stft_.n_fft                                  # 256 ms at 16 kHz
+    4096
     """
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "stft": [None, BaseEstimator],
+        "sample_rate": [Interval(Real, 0, None, closed="neither"), None],
         "algorithm": [StrOptions({"iva", "fdica"})],
         "source_model": [StrOptions({"laplace", "gauss", "nmf"})],
         "update": [StrOptions({"ip", "iss"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "n_basis": [Interval(Integral, 1, None, closed="left")],
         "ref_channel": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, n_components=None, *, stft=None, algorithm="iva",
-                 source_model="gauss", update="ip", max_iter=30, n_basis=2,
-                 ref_channel=0, random_state=None):
+    def __init__(self, n_components=None, *, stft=None, sample_rate=None,
+                 algorithm="iva", source_model="gauss", update="ip", max_iter=30,
+                 tol=1e-5, n_basis=2, ref_channel=0, random_state=None):
         self.n_components = n_components
         self.stft = stft
+        self.sample_rate = sample_rate
         self.algorithm = algorithm
         self.source_model = source_model
         self.update = update
         self.max_iter = max_iter
+        self.tol = tol
         self.n_basis = n_basis
         self.ref_channel = ref_channel
         self.random_state = random_state
@@ -432,7 +525,36 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         self
         """
         X = self._check(X, reset=True)
-        n_samples, n_channels = X.shape
+        k = self._n_sources(X)
+        stft = self.stft if self.stft is not None else default_stft(self.sample_rate)
+        if X.shape[0] < stft.n_fft:
+            raise ValueError(
+                f"X has {X.shape[0]} samples, fewer than the STFT's "
+                f"n_fft={stft.n_fft}: too short to separate (give a longer "
+                "recording or a shorter stft)."
+            )
+        with _single_threaded_blas():
+            st, spec = _stft(stft, X)
+            demix, self.n_iter_, converged = self._demixing(spec, k)
+            mixing = np.linalg.pinv(demix)
+            # loudest first at the reference microphone
+            out = (demix @ spec) * mixing[:, self.ref_channel, :, None]
+            order = np.argsort(-_power(out).mean(axis=(0, 2)), kind="stable")
+        if not converged and self.tol > 0:
+            warnings.warn(
+                f"{self.algorithm.upper()} did not converge in max_iter="
+                f"{self.max_iter} iterations (tol={self.tol}). Increase max_iter "
+                "or tol.", ConvergenceWarning,
+            )
+        self.demixing_ = demix[:, order]
+        self.mixing_ = mixing[:, :, order]
+        self.stft_ = st
+        self.n_components_ = k
+        return self
+
+    def _n_sources(self, X):
+        """Sources to separate from ``X``, after checking its channels."""
+        n_channels = X.shape[1]
         k = n_channels if self.n_components is None else self.n_components
         if k > n_channels:
             raise ValueError(
@@ -449,36 +571,21 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                 f"Channel(s) {np.flatnonzero(power == 0).tolist()} of X are silent: "
                 "every microphone must record the sources."
             )
-        from ..spectral import STFTTransformer
+        return k
 
-        stft = self.stft if self.stft is not None else STFTTransformer(
-            n_fft=2048, hop_length=512)
-        if n_samples < stft.n_fft:
-            raise ValueError(
-                f"X has {n_samples} samples, fewer than the STFT's "
-                f"n_fft={stft.n_fft}: too short to separate (give a longer "
-                "recording or a shorter stft)."
-            )
-        st, spec = _stft(stft, X)
+    def _demixing(self, spec, k):
+        """Whitening then IVA or FDICA: ``(demixing (F, K, M), n_iter, converged)``."""
         P = _whitening(spec, k)
         Z = P @ spec
         if self.algorithm == "iva":
-            W = auxiva(Z, source_model=self.source_model, update=self.update,
-                       n_iter=self.max_iter, n_basis=self.n_basis,
-                       random_state=self.random_state)
+            W, n_iter, converged = auxiva(
+                Z, source_model=self.source_model, update=self.update,
+                n_iter=self.max_iter, tol=self.tol, n_basis=self.n_basis,
+                random_state=self.random_state)
         else:
-            W = fdica(Z, n_iter=self.max_iter, random_state=self.random_state)
-        demix = W @ P
-        mixing = np.linalg.pinv(demix)
-        # loudest first at the reference microphone
-        out = (demix @ spec) * mixing[:, self.ref_channel, :, None]
-        order = np.argsort(-_power(out).mean(axis=(0, 2)), kind="stable")
-        self.demixing_ = demix[:, order]
-        self.mixing_ = mixing[:, :, order]
-        self.stft_ = st
-        self.n_components_ = k
-        self.n_iter_ = self.max_iter
-        return self
+            W, n_iter, converged = fdica(Z, n_iter=self.max_iter, tol=self.tol,
+                                         random_state=self.random_state)
+        return W @ P, n_iter, converged
 
     def transform(self, X):
         """Separate a recording: each source's image at the reference microphone.
@@ -494,11 +601,13 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         """
         check_is_fitted(self)
         X = self._check(X, reset=False)
-        st, spec = _stft(self.stft_, X)
-        if spec.shape[0] != self.demixing_.shape[0]:  # pragma: no cover
-            raise ValueError("X's STFT has another number of frequencies than fit's.")
-        gain = self.mixing_[:, self.ref_channel, :, None]        # (F, K, 1)
-        return _istft(st, (self.demixing_ @ spec) * gain, X.dtype)[:X.shape[0]]
+        with _single_threaded_blas():
+            st, spec = _stft(self.stft_, X)
+            if spec.shape[0] != self.demixing_.shape[0]:  # pragma: no cover
+                raise ValueError(
+                    "X's STFT has another number of frequencies than fit's.")
+            gain = self.mixing_[:, self.ref_channel, :, None]        # (F, K, 1)
+            return _istft(st, (self.demixing_ @ spec) * gain, X.dtype)[:X.shape[0]]
 
     def inverse_transform(self, X):
         """Map separated sources back to the microphones.
@@ -527,10 +636,11 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                 f"X has {X.shape[1]} columns, but this IVASeparator separates "
                 f"{self.n_components_} sources."
             )
-        st, spec = _stft(self.stft_, X)
-        gain = self.mixing_[:, self.ref_channel, :, None]
-        safe = np.where(np.abs(gain) > _EPS, gain, _EPS)
-        return _istft(st, self.mixing_ @ (spec / safe), X.dtype)
+        with _single_threaded_blas():
+            st, spec = _stft(self.stft_, X)
+            gain = self.mixing_[:, self.ref_channel, :, None]
+            safe = np.where(np.abs(gain) > _EPS, gain, _EPS)
+            return _istft(st, self.mixing_ @ (spec / safe), X.dtype)
 
     def streamer(self, n_channels=None, *, forgetting=0.97, sample_rate=None):
         """Online AuxIVA, block by block (Taniguchi et al., 2014).
@@ -540,9 +650,9 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         converges within seconds and follows a changing scene. A fitted
         estimator starts from its fitted filters (square case: as many
         sources as microphones); an unfitted one from the identity, with
-        ``n_channels`` microphones. Uses ``stft`` (or the default),
-        ``source_model`` ('laplace' or 'gauss'), ``ref_channel`` and
-        projection back at every frame.
+        ``n_channels`` microphones. Uses ``stft`` (or the default window at
+        ``sample_rate``), ``source_model`` ('laplace' or 'gauss'),
+        ``ref_channel`` and projection back at every frame.
 
         Parameters
         ----------
@@ -551,8 +661,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         forgetting : float, default=0.97
             Weight of the past per frame (0.97 at 64 ms hops: a memory of
             about 2 s).
-        sample_rate : int, default=None
-            For ``latency_ms_``.
+        sample_rate : float, default=None
+            For ``latency_ms_``; None uses the estimator's ``sample_rate``.
 
         Returns
         -------
@@ -560,7 +670,6 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
             ``process(block (n, n_channels)) -> (n, n_channels)`` separated
             samples, ``latency_ = n_fft - 1`` samples late; ``flush()``.
         """
-        from ..spectral import STFTTransformer
         from ..streaming import BlockStreamer
 
         if not 0 < forgetting < 1:
@@ -585,8 +694,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                     "Give n_channels (at least 2 microphones) to stream with an "
                     "unfitted IVASeparator."
                 )
-            stft = self.stft if self.stft is not None else STFTTransformer(
-                n_fft=2048, hop_length=512)
+            stft = (self.stft if self.stft is not None
+                    else default_stft(self.sample_rate))
             stft = clone(stft).set_params(output="complex").fit(np.zeros((1, stft.n_fft)))
         n_channels = int(n_channels)
         if self.ref_channel >= n_channels:
@@ -597,7 +706,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         return BlockStreamer(
             state, n_fft=stft.n_fft, hop_length=stft.hop_length_,
             window=stft._window.numpy(), pad_mode=stft.pad_mode,
-            n_channels=n_channels, n_outputs=n_channels, sample_rate=sample_rate,
+            n_channels=n_channels, n_outputs=n_channels,
+            sample_rate=self.sample_rate if sample_rate is None else sample_rate,
             layout="channels_last", dtype=np.float64)
 
     @property
