@@ -337,7 +337,7 @@ def train(args):
     t_load = time.perf_counter()
     voices = Voices(args.data, "train")
     noises = Noises(args.data, "train")
-    valid = valid_sets(args.data)
+    valid = valid_sets(args.data, n=args.n_valid)
     print(f"data: {voices.minutes()} min of voices, {len(noises.waves)} noises "
           f"({time.perf_counter() - t_load:.0f} s to load)", flush=True)
 
@@ -381,7 +381,8 @@ def train(args):
     if progress["step"] == 0:
         evaluate()
     while minutes_done() < args.stop_after_hours * 60 and (
-            args.minutes is None or time.perf_counter() - t0 < args.minutes * 60):
+            args.minutes is None or time.perf_counter() - t0 < args.minutes * 60) and (
+            args.max_steps is None or progress["step"] < args.max_steps):
         rng = np.random.default_rng([args.seed, progress["step"]])
         mix, refs = training_batch(rng, voices, noises, args)
         lr = lr_at(args, minutes_done())
@@ -436,7 +437,7 @@ def export(args):
     print(f"exported {best} -> {dest} (step {prog.get('best_step')}, valid {prog['best']:.2f} dB)")
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default="../shared/data",
                    help="folder holding speech8k, voices8k-extra and noise8k")
@@ -447,6 +448,10 @@ def main():
     p.add_argument("--hours", type=float, default=100.0,
                    help="length of the cosine learning-rate schedule")
     p.add_argument("--stop-after-hours", type=float, default=1e9)
+    p.add_argument("--max-steps", type=int, default=None,
+                   help="stop when the step count reaches this (tests)")
+    p.add_argument("--n-valid", type=int, default=100,
+                   help="valid mixtures per corpus")
     p.add_argument("--minutes", type=float, default=None,
                    help="stop this run after this many minutes")
     p.add_argument("--lr", type=float, default=5e-4)
@@ -467,7 +472,7 @@ def main():
     p.add_argument("--no-bf16", dest="bf16", action="store_false")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--export", action="store_true")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.export:
         export(args)
     else:

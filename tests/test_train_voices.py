@@ -1,0 +1,131 @@
+"""benchmarks/train_voices.py, the resumable training of the shipped
+single-microphone model: a run cut in two and resumed from its checkpoint
+ends exactly where an uninterrupted run does, and its mixtures are
+reproducible."""
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from sksep import MaskEstimator, STFTTransformer
+from sksep.pretrained import load, save
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_voices.py"
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def tv():
+    spec = importlib.util.spec_from_file_location("train_voices", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _voice(rng, f0, seconds):
+    t = np.arange(int(seconds * SR)) / SR
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(1, 4) * t) ** 2
+    wave = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
+    return (0.1 * envelope * wave + 0.001 * rng.normal(size=t.size)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A miniature of ../shared/data: speech8k, voices8k-extra, noise8k."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, (corpus, split) in enumerate([(c, s) for c in ("librispeech", "speechocean762")
+                                         for s in ("train", "train", "valid", "valid")]):
+        spk = f"{corpus[:2]}{i}"
+        path = f"{corpus}/{spk}/a.flac"
+        (root / "speech8k" / corpus / spk).mkdir(parents=True)
+        sf.write(root / "speech8k" / path, _voice(rng, 90 + 30 * i, 3.0), SR)
+        rows.append({"path": path, "speaker": spk, "sex": "FM"[i % 2], "age": "30",
+                     "corpus": corpus, "seconds": "3.0", "split": split})
+    _index(root / "speech8k", rows)
+    (root / "voices8k-extra" / "x").mkdir(parents=True)
+    sf.write(root / "voices8k-extra" / "x" / "a.flac", _voice(rng, 330, 2.0), SR)
+    sf.write(root / "voices8k-extra" / "x" / "b.flac", _voice(rng, 150, 1.0), SR)
+    _index(root / "voices8k-extra", [
+        {"path": "x/a.flac", "speaker": "lj", "sex": "F"},
+        {"path": "x/b.flac", "speaker": "pv00001", "sex": ""}])
+    rows = []
+    for split in ("train", "valid"):
+        (root / "noise8k" / split).mkdir(parents=True)
+        sf.write(root / "noise8k" / split / "n.flac",
+                 (0.05 * rng.normal(size=5 * SR)).astype(np.float32), SR)
+        rows.append({"path": f"{split}/n.flac", "split": split})
+    _index(root / "noise8k", rows)
+    return root
+
+
+def _index(folder, rows):
+    with open(folder / "files.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def init(tmp_path_factory):
+    rng = np.random.default_rng(1)
+    clips = rng.normal(size=(8, 800)).astype(np.float32) * 0.1
+    est = MaskEstimator(kind="tcn", hidden_size=8, num_layers=2, max_epochs=1,
+                        stft=STFTTransformer(n_fft=64, hop_length=16), random_state=0)
+    est.fit(clips, np.arange(8) % 4)
+    path = tmp_path_factory.mktemp("init") / "tiny.pt"
+    save(est, path)
+    return path
+
+
+def _run(tv, data, init, checkpoints, steps):
+    tv.main(["--data", str(data), "--init", str(init), "--name", "tiny",
+             "--checkpoints", str(checkpoints), "--max-steps", str(steps),
+             "--batch-size", "2", "--n-valid", "2", "--valid-minutes", "1e6",
+             "--warmup-minutes", "0", "--hours", "1e6", "--lr", "1e-2"])
+    return torch.load(Path(checkpoints) / "tiny.state.pt", weights_only=False)
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tv, data, init, tmp_path):
+    whole = _run(tv, data, init, tmp_path / "whole", 4)
+    _run(tv, data, init, tmp_path / "cut", 2)
+    resumed = _run(tv, data, init, tmp_path / "cut", 4)
+    assert whole["progress"]["step"] == resumed["progress"]["step"] == 4
+    start = load(init).net_.module_.state_dict()
+    moved = False
+    for key, value in whole["module"].items():
+        torch.testing.assert_close(resumed["module"][key], value, rtol=0, atol=0)
+        moved |= not torch.equal(value, start[key])
+    assert moved  # four steps of training changed the network
+    # Adam's moments came back too: a resumed run without them would differ
+    state = whole["optimizer"]["state"]
+    assert state and all(int(s["step"]) == 4 for s in state.values())
+    # the best network so far is a loadable model file
+    assert load(tmp_path / "cut" / "tiny.best.pt").separate(
+        np.zeros(1600, np.float32), sr=SR).shape == (2, 1600)
+
+
+def test_training_mixtures_are_reproducible_and_varied(tv, data):
+    voices = tv.Voices(data, "train")
+    noises = tv.Noises(data, "train")
+
+    class Args:
+        batch_size, p_libri, p_so, p_speed, p_eq, p_noise, p_single = 4, .4, .3, .5, .5, .5, .25
+
+    a = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args)
+    b = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args)
+    c = tv.training_batch(np.random.default_rng([0, 8]), voices, noises, Args)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.allclose(a[0], c[0])
+    mix, refs = a
+    assert mix.shape == (4, 4 * SR) and refs.shape == (4, 2, 4 * SR)
+    # the mixture holds the voices (plus, sometimes, noise)
+    residual = mix - refs.sum(1)
+    assert np.all(np.sum(residual**2, -1) < np.sum(mix**2, -1))
