@@ -208,3 +208,38 @@ def test_evaluate_refuses_names_that_do_not_match(tmp_path, corpus):
     res = sksep("evaluate", "--ref", root / "ref", "--est", "flat", cwd=tmp_path)
     _one_line_error(res)
     assert "'flat/mix0_source1.wav' is named after no reference" in res.stderr
+
+
+# -- stream --------------------------------------------------------------------
+
+def test_stream_resamples_a_16khz_file_and_writes_16khz_of_its_length(tmp_path):
+    import librosa
+
+    from sksep.datasets import load_speech_demo
+    from sksep.metrics import si_sdr
+    from sksep.pretrained import load
+
+    demo = load_speech_demo()                       # a woman and a man, 8 kHz
+    voices = 0.5 * (demo.waveforms[0][:2 * SR] + demo.waveforms[2][:2 * SR])
+    write_audio(tmp_path / "call16.wav",
+                librosa.resample(voices, orig_sr=SR, target_sr=16000), 16000)
+    res = sksep("stream", "call16.wav", "-o", "out", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert ("resampled from 16000 Hz to the model's 8000 Hz (and the outputs back "
+            "to 16000 Hz); content above 4000 Hz is not kept") in res.stdout
+    x, _ = read_audio(tmp_path / "call16.wav")
+    y = []
+    for k in (1, 2):
+        yk, sr = read_audio(tmp_path / "out" / f"call16_source{k}.wav",
+                            dtype="float64")
+        assert sr == 16000 and yk.shape == x.shape
+        y.append(yk[:, 0])
+    # the voices are those of the offline separation of the file at 8 kHz,
+    # brought back to 16 kHz
+    model = load("speech8k-2voices-causal-16ms")
+    offline = model.separate(librosa.resample(x[:, 0], orig_sr=16000, target_sr=SR),
+                             sr=SR, chunk_size=None)
+    offline = librosa.util.fix_length(
+        librosa.resample(offline, orig_sr=SR, target_sr=16000), size=x.shape[0])
+    assert np.all(si_sdr(offline, np.stack(y)) > 40)
+

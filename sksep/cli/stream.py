@@ -24,6 +24,7 @@ def cmd_stream(args):
     """Separate a recording block by block, exactly as a live input arrives."""
     import time
 
+    from .._separate import resample
     from ..io import read_audio
 
     if args.block_ms <= 0:
@@ -52,13 +53,10 @@ def cmd_stream(args):
         except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         model_sr = getattr(model, "sample_rate_", None) or sr
-        if sr != model_sr:
-            raise CommandError(
-                f"'{inp}' is at {sr} Hz but the model streams at {model_sr} Hz; a live "
-                "stream cannot be resampled after the fact: resample the file first "
-                "(or record at the model's rate).")
         what = f"{name} ({type(model).__name__}, {model.n_sources_} voices)"
-        x, block_sr = data[:, 0], model_sr
+        # a file is no live stream: it goes to the model's rate on the way in
+        # and back to its own on the way out
+        x, block_sr = resample(data[:, 0], sr, model_sr), model_sr
     n_out = stream.n_outputs
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -75,14 +73,20 @@ def cmd_stream(args):
     axis = 1 if x.ndim == 1 else 0
     y = np.concatenate(pieces, axis=axis)
     y = (y[:, stream.latency_:] if axis == 1 else y[stream.latency_:].T)
+    y = resample(y, block_sr, sr, size=data.shape[0])
     out.mkdir(parents=True, exist_ok=True)
-    _write_all([(t, _peak_normalise(s)) for t, s in zip(targets, y)], block_sr,
+    _write_all([(t, _peak_normalise(s)) for t, s in zip(targets, y)], sr,
                args.force, subtype=_output_subtype(inp))
-    times = np.array(times) * 1000
     block_ms = 1000 * block / block_sr
     print(f"{what}: {len(times)} blocks of {block} samples ({block_ms:.1f} ms)")
+    if block_sr != sr:
+        lost = (f"content above {block_sr / 2:g} Hz is not kept" if sr > block_sr
+                else "nothing is lost")
+        print(f"resampled from {sr} Hz to the model's {block_sr} Hz (and the outputs "
+              f"back to {sr} Hz); {lost}")
     print(f"algorithmic latency: {stream.latency_} samples = "
           f"{1000 * stream.latency_ / block_sr:.1f} ms (plus one block of buffering)")
+    times = np.array(times) * 1000
     print(f"compute per block: median {np.median(times):.2f} ms, 99th percentile "
           f"{np.percentile(times, 99):.2f} ms, worst {times.max():.2f} ms "
           f"(real-time factor {times.sum() / (1000 * x.shape[0] / block_sr):.3f})")
@@ -96,8 +100,10 @@ def add_parser(sub):
     p = sub.add_parser("stream", help="separate a recording block by block, as live",
                        description=cmd_stream.__doc__ + " A mono file goes through "
                        f"a causal mask estimator (default {STREAM_MODEL}), a "
-                       "multichannel file through online IVA. Prints the algorithmic "
-                       "latency and the compute time per block.")
+                       "multichannel file through online IVA. A file at another rate "
+                       "than the model's is resampled to it on the way in and back on "
+                       "the way out. Prints the algorithmic latency and the compute "
+                       "time per block.")
     p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     p.add_argument("input", help="audio file (WAV, FLAC, ...)")
     p.add_argument("-o", "--output", required=True, help="output folder")
