@@ -8,12 +8,23 @@ with a single-microphone model, multichannel files with
 given), and writes one WAV per source. A file that cannot be read or
 separated becomes a row with its error; it never stops the batch.
 
-Outputs are first written to a private folder inside ``output_dir`` and
-then moved into place, followed by a small marker file
-(``.<stem>.sksep-done.json``); a rerun skips every file whose marker and
-outputs exist, so an interrupted batch resumes without losing or redoing
-work, and a task rerun by Dask after a worker died does no harm. Existing
-outputs are never replaced unless ``overwrite=True``.
+Outputs are committed in steps, each safe to interrupt and to repeat:
+
+1. write every source into a private folder ``.<stem>.sksep-stage`` inside
+   ``output_dir``;
+2. write a journal (``moving.json``) into that folder: from here on the
+   outputs are complete and the commit only rolls forward;
+3. move each output into place;
+4. write the marker ``.<stem>.sksep-done.json``;
+5. remove the private folder.
+
+A rerun first finishes any commit whose journal exists (moving the files
+still staged, writing the marker), removes a private folder without a
+journal (an interrupted step 1), then skips every file whose marker and
+outputs exist. So a batch interrupted at any point (a crash, a Ctrl-C, a
+worker killed by Dask) resumes without losing, redoing or refusing work and
+leaves no private folder behind. Existing outputs are never replaced unless
+``overwrite=True``.
 """
 
 import csv
@@ -21,7 +32,6 @@ import glob
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -99,6 +109,58 @@ def _marker(output_dir, stem):
     return Path(output_dir) / f".{stem}.sksep-done.json"
 
 
+def _stage(output_dir, stem):
+    return Path(output_dir) / f".{stem}.sksep-stage"
+
+
+_JOURNAL = "moving.json"
+
+
+def _checkpoint(step, name=None):
+    """Called after each step of a file's commit; does nothing.
+
+    The steps: ``"staged"`` (one output written to the private folder),
+    ``"journal"``, ``"moved"`` (one output in place), ``"marked"`` and
+    ``"cleaned"``. Tests replace this function to interrupt a commit at
+    every point, deterministically.
+    """
+
+
+def _write_json(path, obj, tmp_dir):
+    """Write ``obj`` to ``path`` atomically (the temporary in ``tmp_dir``)."""
+    tmp = Path(tmp_dir) / f".{Path(path).name}.tmp"
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
+def _roll_forward(stage, marker):
+    """Finish a commit whose journal is in ``stage``: move what is still
+    staged, write the marker, remove ``stage``. Every step is idempotent, so
+    an interruption here is finished by the next call. Returns the journal,
+    or None (and removes ``stage``) when ``stage`` holds no complete commit.
+    """
+    journal = stage / _JOURNAL
+    try:
+        done = json.loads(journal.read_text())
+    except (FileNotFoundError, ValueError):   # interrupted before the journal
+        shutil.rmtree(stage, ignore_errors=True)
+        return None
+    for target in map(Path, done["outputs"]):
+        staged = stage / target.name
+        if staged.exists():
+            os.replace(staged, target)
+            _checkpoint("moved", target.name)
+        elif not target.exists():    # moved, then deleted by someone: start over
+            shutil.rmtree(stage, ignore_errors=True)
+            return None
+    _write_json(marker, done, stage)
+    _checkpoint("marked")
+    journal.unlink(missing_ok=True)
+    shutil.rmtree(stage, ignore_errors=True)
+    _checkpoint("cleaned")
+    return done
+
+
 def _separate_audio(data, sr, spec, room_method, chunk_seconds):
     """(n_sources, n_samples) sources of one recording ``data``."""
     from sklearn.base import clone
@@ -134,7 +196,12 @@ def _separate_one(path, output_dir, spec, *, overwrite, room_method, chunk_secon
            "seconds": np.nan, "rtf": np.nan, "error": ""}
     t0 = time.perf_counter()
     try:
-        marker = _marker(output_dir, path.stem)
+        marker, stage = _marker(output_dir, path.stem), _stage(output_dir, path.stem)
+        if stage.exists():              # an earlier run was interrupted
+            if overwrite:
+                shutil.rmtree(stage)
+            else:
+                _roll_forward(stage, marker)
         if marker.exists() and not overwrite:
             done = json.loads(marker.read_text())
             if done.get("input") == str(path.resolve()) and all(
@@ -161,26 +228,27 @@ def _separate_one(path, output_dir, spec, *, overwrite, room_method, chunk_secon
         clash = [t for t in targets if t.exists()]
         if clash and not overwrite:
             raise FileExistsError(
-                f"'{clash[0]}' exists (from another file of the same name, or an "
-                "earlier run stopped while moving its outputs); pass overwrite=True "
-                "to replace it.")
-        # write into a private folder, then move every file into place
-        stage = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=output_dir))
+                f"'{clash[0]}' exists (from another file of the same name, or "
+                "written by someone else); pass overwrite=True to replace it.")
+        duration = data.shape[0] / sr
+        # the commit: stage, journal, move, mark, clean (see the module's notes)
+        stage.mkdir()
         try:
-            for k, (target, s) in enumerate(zip(targets, sources)):
+            for target, s in zip(targets, sources):
                 peak = np.max(np.abs(s))
                 s = s * (0.99 / peak) if peak > 0.99 else s
                 write_audio(stage / target.name, s, sr)
-            for target in targets:
-                os.replace(stage / target.name, target)
-        finally:
+                _checkpoint("staged", target.name)
+        except Exception:
             shutil.rmtree(stage, ignore_errors=True)
-        duration = data.shape[0] / sr
-        tmp = marker.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"input": str(path.resolve()),
-                                   "outputs": [str(t) for t in targets],
-                                   "duration_s": duration}))
-        os.replace(tmp, marker)
+            raise
+        _write_json(stage / _JOURNAL, {"input": str(path.resolve()),
+                                       "outputs": [str(t) for t in targets],
+                                       "duration_s": duration}, stage)
+        _checkpoint("journal")
+        if _roll_forward(stage, marker) is None:
+            raise RuntimeError(f"the outputs of '{path}' were removed while being "
+                               "moved into place; run again.")
         seconds = time.perf_counter() - t0
         row.update(status="done", outputs=";".join(str(t) for t in targets),
                    duration_s=duration, seconds=seconds, rtf=seconds / duration)
