@@ -243,3 +243,25 @@ def test_stream_resamples_a_16khz_file_and_writes_16khz_of_its_length(tmp_path):
         librosa.resample(offline, orig_sr=SR, target_sr=16000), size=x.shape[0])
     assert np.all(si_sdr(offline, np.stack(y)) > 40)
 
+
+def test_stream_says_how_many_blocks_were_late():
+    from sksep.cli.stream import timing_report
+
+    times = [2.0, 3.5, 18.8, 4.0, 23.9, 8.0, 3.0, 2.5]     # ms, 8 ms blocks
+    report = timing_report(times, 8.0, 64.0)
+    assert "late: 2 of 8 blocks took longer than the block (8.0 ms)" in report
+    assert "worst 23.90 ms" in report
+    assert "real-time factor 1.027" in report              # 65.7 ms for 64 ms
+    report = timing_report([2.0, 3.5, 8.0], 8.0, 24.0)   # exactly on time is on time
+    assert "late" not in report
+    assert "none of the 3 blocks took longer than the block (8.0 ms)" in report
+
+
+def test_stream_reports_late_blocks_from_the_command_line(tmp_path):
+    write_audio(tmp_path / "tone.wav",
+                0.3 * np.sin(2 * np.pi * 440 * np.arange(SR // 2) / SR), SR)
+    res = sksep("stream", "tone.wav", "-o", "out", "--block-ms", "8", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"^(late: \d+ of 63 blocks took longer|on time: none of the 63 "
+                     r"blocks took longer) than the block \(8\.0 ms\)", res.stdout,
+                     flags=re.M), res.stdout

@@ -86,13 +86,46 @@ def cmd_stream(args):
               f"back to {sr} Hz); {lost}")
     print(f"algorithmic latency: {stream.latency_} samples = "
           f"{1000 * stream.latency_ / block_sr:.1f} ms (plus one block of buffering)")
-    times = np.array(times) * 1000
-    print(f"compute per block: median {np.median(times):.2f} ms, 99th percentile "
-          f"{np.percentile(times, 99):.2f} ms, worst {times.max():.2f} ms "
-          f"(real-time factor {times.sum() / (1000 * x.shape[0] / block_sr):.3f})")
+    print(timing_report(np.array(times) * 1000, block_ms,
+                        1000 * x.shape[0] / block_sr))
     for t in targets:
         print(t)
     return 0
+
+
+def timing_report(times_ms, block_ms, duration_ms):
+    """The compute time per block, and how many blocks came late.
+
+    Parameters
+    ----------
+    times_ms : array-like of shape (n_blocks,)
+        Time taken by each block, in milliseconds.
+    block_ms : float
+        Duration of the audio in one block, in milliseconds: a live input
+        delivers a block that often, so a block that took longer was late.
+    duration_ms : float
+        Duration of the whole recording, for the real-time factor.
+
+    Returns
+    -------
+    report : str
+        Two lines: the median, 99th percentile and worst times with the
+        real-time factor, then how many of the blocks were late.
+    """
+    times = np.asarray(times_ms, dtype=float)
+    late = int(np.sum(times > block_ms))
+    lines = [f"compute per block: median {np.median(times):.2f} ms, 99th percentile "
+             f"{np.percentile(times, 99):.2f} ms, worst {times.max():.2f} ms "
+             f"(real-time factor {times.sum() / duration_ms:.3f})"]
+    if late:
+        lines.append(
+            f"late: {late} of {len(times)} blocks took longer than the block "
+            f"({block_ms:.1f} ms); live, this machine would have dropped audio or "
+            "needed more buffering than one block")
+    else:
+        lines.append(f"on time: none of the {len(times)} blocks took longer than "
+                     f"the block ({block_ms:.1f} ms)")
+    return "\n".join(lines)
 
 
 def add_parser(sub):
@@ -102,8 +135,8 @@ def add_parser(sub):
                        f"a causal mask estimator (default {STREAM_MODEL}), a "
                        "multichannel file through online IVA. A file at another rate "
                        "than the model's is resampled to it on the way in and back on "
-                       "the way out. Prints the algorithmic latency and the compute "
-                       "time per block.")
+                       "the way out. Prints the algorithmic latency, the compute time "
+                       "per block and how many blocks took longer than a block lasts.")
     p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     p.add_argument("input", help="audio file (WAV, FLAC, ...)")
     p.add_argument("-o", "--output", required=True, help="output folder")
