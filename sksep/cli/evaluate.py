@@ -149,7 +149,7 @@ def _estimates_named_after(names, ref_dir, est):
     pattern = re.compile(r"(.+)_source(\d+)")
     by_stem = {}
     unmatched = []
-    for name, path in sorted(_names(est).items()):
+    for path in sorted(_names(est).values()):
         m = pattern.fullmatch(path.stem)
         if m:
             by_stem.setdefault(m.group(1), []).append((int(m.group(2)), path))
