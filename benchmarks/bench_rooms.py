@@ -20,7 +20,10 @@ Scores against each voice's image at microphone 0 (BSS Eval SDR and SIR
 through fast_bss_eval, and SI-SDR), as improvements over the unprocessed
 microphone, best permutation. Wall time of the separation only (STFT,
 iterations, projection back, inverse STFT), real-time factor = wall time /
-8 s. ``--threads`` pins BLAS and torch threads.
+8 s. ``--threads`` pins BLAS and torch threads (IVASeparator runs its own
+BLAS work on one thread whatever it says). Every iterative method runs
+``--n-iter`` iterations, as pyroomacoustics does: sksep's early stop is off
+(``tol=0``) unless ``--tol`` is given.
 
     python benchmarks/bench_rooms.py [--seeds 3] [--threads 1] [--n-fft 4096]
 """
@@ -77,27 +80,29 @@ def pra_method(name, n_fft, n_iter):
     return run
 
 
-def sksep_method(params, n_fft):
+def sksep_method(params, n_fft, tol=0.0):
     from sksep import FastICASeparator, IVASeparator, STFTTransformer
 
     def run(mix):
         if params == "fastica":
             return FastICASeparator(random_state=0).fit_transform(mix)
         est = IVASeparator(stft=STFTTransformer(n_fft=n_fft, hop_length=n_fft // 4),
-                           random_state=0, **params)
+                           tol=tol, random_state=0, **params)
         return est.fit_transform(mix)
 
     return run
 
 
-def methods(n_fft, n_iter):
+def methods(n_fft, n_iter, tol=0.0):
     return {
-        "sksep IVA gauss IP": sksep_method(dict(max_iter=n_iter), n_fft),
-        "sksep IVA gauss ISS": sksep_method(dict(max_iter=n_iter, update="iss"), n_fft),
+        "sksep IVA gauss IP": sksep_method(dict(max_iter=n_iter), n_fft, tol),
+        "sksep IVA gauss ISS": sksep_method(
+            dict(max_iter=n_iter, update="iss"), n_fft, tol),
         "sksep IVA laplace IP": sksep_method(
-            dict(max_iter=n_iter, source_model="laplace"), n_fft),
-        "sksep ILRMA": sksep_method(dict(max_iter=n_iter, source_model="nmf"), n_fft),
-        "sksep FDICA": sksep_method(dict(max_iter=100, algorithm="fdica"), n_fft),
+            dict(max_iter=n_iter, source_model="laplace"), n_fft, tol),
+        "sksep ILRMA": sksep_method(
+            dict(max_iter=n_iter, source_model="nmf"), n_fft, tol),
+        "sksep FDICA": sksep_method(dict(max_iter=100, algorithm="fdica"), n_fft, tol),
         "sksep FastICA": sksep_method("fastica", n_fft),
         "pra auxiva": pra_method("auxiva", n_fft, n_iter),
         "pra ilrma": pra_method("ilrma", n_fft, n_iter),
@@ -112,6 +117,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--n-fft", type=int, default=4096)
     parser.add_argument("--n-iter", type=int, default=30)
+    parser.add_argument("--tol", type=float, default=0.0,
+                        help="IVASeparator's tol (0: exactly --n-iter iterations)")
     parser.add_argument("--rt60", type=float, nargs="+", default=[0.0, 0.15, 0.3, 0.6])
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--out", default=None, help="JSON lines of every result")
@@ -125,7 +132,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    table = methods(args.n_fft, args.n_iter)
+    table = methods(args.n_fft, args.n_iter, args.tol)
     names = args.methods or list(table)
     done = set()
     if args.out and os.path.exists(args.out):
