@@ -181,8 +181,9 @@ def _separate_audio(data, sr, spec, room_method, chunk_seconds):
                              chunk_seconds=chunk_seconds).T
     model = _model(spec)
     mono = data.mean(axis=1)
-    model_sr = getattr(model, "sample_rate_", None) or sr
-    sources = model.separate(resample(mono, sr, model_sr),
+    known = getattr(model, "sample_rate_", None)
+    model_sr = known or sr
+    sources = model.separate(resample(mono, sr, model_sr), sr=known,
                              chunk_size=max(int(chunk_seconds * model_sr),
                                             model.stft_.n_fft))
     return resample(sources, model_sr, sr, size=mono.size)
