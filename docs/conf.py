@@ -36,7 +36,9 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"sksep {release}"
-html_static_path = []
+html_static_path = ["_static"]
+# long API titles wrap rather than being cut off (docs/_static/sksep.css)
+html_css_files = ["sksep.css"]
 html_theme_options = {"navigation_with_keys": False, "show_prev_next": False}
 
 autosummary_generate = True
@@ -78,6 +80,8 @@ extlinks = {
     "librosa": ("https://librosa.org/doc/latest/%s", "%s"),
     "numpy": ("https://numpy.org/doc/stable/%s", "%s"),
     "torch": ("https://pytorch.org/docs/stable/%s", "%s"),
+    # files of the repository that are not part of these pages
+    "repo": ("https://github.com/sksep/sksep/blob/main/%s", "%s"),
 }
 
 sphinx_gallery_conf = {
