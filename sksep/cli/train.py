@@ -1,6 +1,6 @@
 """``sksep train``: a separator from folders of clean recordings."""
 
-import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -11,6 +11,7 @@ from ._common import (  # noqa: F401
     CommandError,
     _StripAnsi,
     _audio_files,
+    _check_audio_input,
     _force_and_seed,
     _plural,
 )
@@ -20,19 +21,18 @@ from ._common import (  # noqa: F401
 
 def cmd_train(args):
     """Train a deep separator on clean single-speaker recordings."""
+    _check_options(args)
+    target = _check_target(Path(args.output), args.force)
+    _check_device(args.device)
     from .. import CNNAutoencoderSeparator, MaskEstimator, STFTTransformer
     from ..io import read_audio
     from ..pretrained import save
 
-    target = Path(args.output)
-    if target.is_dir():
-        raise CommandError(f"'{target}' is a directory; give a model file name.")
-    if target.exists() and not args.force:
-        raise CommandError(f"'{target}' exists; pass --force to overwrite it.")
     files = _audio_files(args.data, "training")
     waves, labels = [], []
-    regex = re.compile(args.label_regex) if args.label_regex else None
+    regex = re.compile(args.label_regex) if args.label_regex else None  # checked
     for f in files:
+        _check_audio_input(f)
         data, _ = read_audio(f, sr=args.sr, mono=True)
         waves.append(data[:, 0])
         if regex is not None:
@@ -77,18 +77,104 @@ def cmd_train(args):
     finally:
         sys.stdout = stdout
     model.sample_rate_ = args.sr
+    target.parent.mkdir(parents=True, exist_ok=True)
     save(model, target, overwrite=args.force,
          metadata={"sample_rate": args.sr, "data": str(args.data)})
     print(f"saved {target} ({_plural(model.n_epochs_, 'epoch')})")
     return 0
 
 
+def _check_options(args):
+    """Every option, before any file is read or any work done."""
+    checks = [
+        (args.epochs >= 1, f"--epochs must be at least 1, got {args.epochs}."),
+        (args.patience >= 1, f"--patience must be at least 1, got {args.patience}."),
+        (args.batch_size >= 1,
+         f"--batch-size must be at least 1, got {args.batch_size}."),
+        (args.lr > 0, f"--lr must be positive, got {args.lr}."),
+        (args.n_sources >= 2, f"--n-sources must be at least 2, got {args.n_sources}."),
+        (args.sr > 0, f"--sr must be a positive sample rate in Hz, got {args.sr}."),
+        (args.clip_seconds > 0,
+         f"--clip-seconds must be positive, got {args.clip_seconds}."),
+        (args.n_fft >= 4, f"--n-fft must be at least 4 samples (the hop is a quarter "
+                          f"of it), got {args.n_fft}."),
+        (args.hidden_size >= 1,
+         f"--hidden-size must be at least 1, got {args.hidden_size}."),
+        (0 <= args.valid_fraction < 1,
+         f"--valid-fraction must be in [0, 1), got {args.valid_fraction}."),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise CommandError(message)
+    if args.clip_seconds * args.sr < args.n_fft:
+        raise CommandError(
+            f"--clip-seconds must hold at least one STFT window (--n-fft {args.n_fft} "
+            f"samples = {args.n_fft / args.sr:.3f} s at --sr {args.sr}), got "
+            f"{args.clip_seconds}.")
+    if args.label_regex:
+        try:
+            re.compile(args.label_regex)
+        except re.error as exc:
+            raise CommandError(f"--label-regex is not a valid regular expression: "
+                               f"{exc}.") from exc
+
+
+def _check_target(target, force):
+    """The model file can be written (its folder is made when missing), and
+    an existing one is only replaced with --force: checked before training."""
+    if target.is_dir():
+        raise CommandError(f"'{target}' is a directory; give a model file name.")
+    if target.exists() and not force:
+        raise CommandError(f"'{target}' exists; pass --force to overwrite it.")
+    folder = target.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CommandError(f"cannot write '{target}': '{folder}' is a file, not a "
+                           "folder.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"cannot write '{target}': no permission to write in "
+                           f"'{folder}'.")
+    return target
+
+
+def _check_device(device):
+    """--device names a device this torch can use."""
+    import torch
+
+    if device == "auto":
+        return
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise CommandError(f"--device must be cpu, cuda (cuda:N) or auto, got "
+                           f"'{device}'.") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise CommandError(
+            f"--device {device}: this torch has no GPU support or sees no GPU "
+            f"(torch {torch.__version__}); train with --device cpu, or --device auto "
+            "to use a GPU when there is one.")
+    if kind not in ("cpu", "cuda"):
+        raise CommandError(f"--device must be cpu, cuda (cuda:N) or auto, got "
+                           f"'{device}'.")
+
+
+_REFIT = (
+    "Refitting a model: a model file (or a shipped model) keeps the parameters it "
+    "was trained with, so sklearn.base.clone(model).fit(...) trains a new network "
+    "from scratch with them, and partial_fit(...) continues from its weights for "
+    "max_epochs more epochs. The shipped speech8k models were trained one epoch "
+    "per partial_fit call: loaded, they show max_epochs=1, patience=1000000, "
+    "valid_fraction=0.0, so clone(model).fit(...) trains a single epoch; set "
+    "max_epochs, patience and valid_fraction (set_params) before refitting.")
+
+
 def add_parser(sub):
     """Register the subcommand on the ``sub`` parsers."""
     p = sub.add_parser("train", help="train a deep separator on clean recordings",
                        description=cmd_train.__doc__ + " Mixtures are generated on "
-                       "the fly; speakers are the sub-folder names (or --label-regex).")
-    p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+                       "the fly; speakers are the sub-folder names (or --label-regex).",
+                       epilog=_REFIT)
     p.add_argument("data", help="folder of clean single-speaker audio files")
     p.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     p.add_argument("--method", choices=["mask", "cnn"], default="mask",
@@ -99,7 +185,8 @@ def add_parser(sub):
                    help="sample rate (Hz) the recordings are resampled to")
     p.add_argument("--clip-seconds", type=float, default=4.0,
                    help="length of the random segments mixed every epoch (s)")
-    p.add_argument("--epochs", type=int, default=50, help="most epochs to train")
+    p.add_argument("--epochs", type=int, default=50,
+                   help="most epochs to train (at least 1)")
     p.add_argument("--patience", type=int, default=10,
                    help="epochs without validation improvement before stopping")
     p.add_argument("--batch-size", type=int, default=16, help="mixtures per step")
