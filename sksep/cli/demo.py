@@ -26,8 +26,20 @@ def _voices(demo, speakers):
     return np.stack([v[:n] for v in voices])
 
 
+def _db(value, sign=False):
+    """A level in dB to 0.1 dB, never '-0.0'."""
+    return f"{round(float(value), 1) + 0.0:{'+' if sign else ''}.1f}"
+
+
+def _row(method, voice, before, after):
+    return (method, voice, _db(before), _db(after), _db(after - before, sign=True))
+
+
 def cmd_demo(args):
-    """Separate 3 voices from 3 microphones (ICA) and 2 from one (pretrained)."""
+    """Separate the shipped recordings three ways: 3 voices on 3 microphones
+    mixed without echo (ICA), 2 readers in a simulated reverberant room on 2
+    microphones (IVA, beside ICA, which fails there) and 2 voices on one
+    microphone (the pretrained separator)."""
     from .. import FastICASeparator
     from ..datasets import load_demo, make_instantaneous_mixture
     from ..metrics import pit_si_sdr, si_sdr
@@ -69,10 +81,10 @@ def cmd_demo(args):
     mask_scores = si_sdr(V, V_hat)
     mask_before = si_sdr(V, np.broadcast_to(mix, V.shape))
 
-    rows = [("ICA, 3 mics", sp, f"{b:.1f}", f"{a:.1f}", f"{a - b:+.1f}")
+    rows = [_row("ICA, 3 mics", sp, b, a)
             for sp, b, a in zip(ica_speakers, ica_before, ica_scores)]
     rows += room_rows
-    rows += [("pretrained mask, 1 mic", sp, f"{b:.1f}", f"{a:.1f}", f"{a - b:+.1f}")
+    rows += [_row("pretrained mask, 1 mic", sp, b, a)
              for sp, b, a in zip(mask_speakers, mask_before, mask_scores)]
     print(f"sksep demo at {sr} Hz: {S.shape[1] / sr:.1f} s of three FSDD voices on "
           f"3 microphones (mixed without echo),\n{room_mix.shape[0] / sr:.0f} s of two "
@@ -81,6 +93,10 @@ def cmd_demo(args):
           "microphone\n")
     print(_table(("method", "voice", "SI-SDR mix (dB)", "SI-SDR out (dB)",
                   "SI-SDRi (dB)"), rows))
+    print("\nICA fails in the room: it assumes each microphone hears a fixed "
+          "weighted sum of\nthe voices, but a room delays and echoes each voice, a "
+          "different mix at every\nfrequency; IVA unmixes every frequency on its "
+          "own and keeps the voices aligned.")
     print(
         f"\nThe mask estimator ({DEFAULT_MODEL}) separates the whole "
         f"{V.shape[1] / sr:.0f} s at once; its two\noutputs are matched to the "
@@ -131,7 +147,7 @@ def _room_scene(seed, sr=8000, rt60=0.3):
         scores = image_scores(images, Y, mixture=mix)
         est_iva = Y if est_iva is None else est_iva
         before = scores["si_sdr"] - scores["si_sdr_improvement"]
-        rows += [(label, who, f"{b:.1f}", f"{a:.1f}", f"{a - b:+.1f}")
+        rows += [_row(label, who, b, a)
                  for who, b, a in zip(("woman", "man"), before, scores["si_sdr"])]
     return rows, mix, est_iva
 
@@ -165,7 +181,7 @@ def _conversation(model, sr, seconds=20):
                                n_times=seconds * sr, random_state=0)
     scale = 0.5 / np.abs(mix).max()
     mix, Y = mix * scale, Y * scale
-    est, masks = model.separate(mix), model.predict_masks(mix)
+    est, masks = model.separate(mix, sr=sr), model.predict_masks(mix)
     _, perm = pit_si_sdr(Y[None], est[None])
     return Y, mix, est[perm[0]], masks[perm[0]]
 
@@ -199,8 +215,11 @@ def _demo_figure(path, X, S, S_ica, ica_scores, ica_speakers, mix, V, V_hat, mas
 
 def add_parser(sub):
     """Register the subcommand on the ``sub`` parsers."""
-    p = sub.add_parser("demo", help="separate the bundled demo voices (no data needed)",
-                       description=cmd_demo.__doc__)
+    p = sub.add_parser("demo", help="separate the bundled voices: 3 mics without "
+                       "echo, a room, 1 mic (no data needed)",
+                       description=" ".join(cmd_demo.__doc__.split()) + " Prints "
+                       "the SI-SDR of every voice before and after, and writes the "
+                       "mixtures, the separated voices and a figure to --out.")
     p.add_argument("--out", default="sksep-demo",
                    help="folder for the WAV files and figure (default: %(default)s)")
     _force_and_seed(p)
