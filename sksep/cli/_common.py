@@ -3,6 +3,8 @@ the results, the sample format, and errors said in the command line's
 own terms."""
 
 
+import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,6 +21,22 @@ class CommandError(Exception):
     """An error in the user's input: reported in one line, exit status 1."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what was done: reported in one line, exit status 130."""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default, once: not for required options, switches or
+    options without one, nor where the help already states it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (action.required or action.default in (None, False, argparse.SUPPRESS)
+                or not action.option_strings or "default" in text.lower()):
+            return text
+        return super()._get_help_string(action)
+
+
 def _check_outputs(paths, force):
     """Refuse to touch any existing output unless ``force``; all checked first."""
     existing = [str(p) for p in paths if p.exists()]
@@ -33,14 +51,25 @@ def _check_outputs(paths, force):
 
 
 def _write_all(items, sr, force, subtype=None):
-    """Write every (path, data) pair, or none when one fails validation."""
+    """Write every (path, data) pair, or none when one fails validation; a
+    Ctrl-C while writing removes the new files already written (each file is
+    written atomically, so none is ever half-written)."""
     from ..io import write_audio
 
     for path, data in items:
         if not np.all(np.isfinite(data)):
             raise CommandError(f"non-finite samples in the output for '{path}'.")
-    for path, data in items:
-        write_audio(path, data, sr, overwrite=force, subtype=subtype)
+    new = []
+    try:
+        for path, data in items:
+            existed = Path(path).exists()
+            write_audio(path, data, sr, overwrite=force, subtype=subtype)
+            if not existed:
+                new.append(Path(path))
+    except KeyboardInterrupt:
+        for path in new:
+            path.unlink(missing_ok=True)
+        raise
 
 
 _WAV_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
@@ -90,6 +119,14 @@ def _table(header, rows):
                       *(line.format(*r) for r in rows)])
 
 
+def _check_audio_input(path):
+    """Refuse an empty input file in plain words (libsndfile would say
+    'Format not recognised')."""
+    path = Path(path)
+    if path.is_file() and os.path.getsize(path) == 0:
+        raise CommandError(f"'{path}' is empty (0 bytes): there is no audio in it.")
+
+
 def _audio_files(folder, what):
     folder = Path(folder)
     if not folder.exists():
@@ -124,6 +161,9 @@ def _in_cli_terms(message, args):
         where = getattr(args, "input", None) or getattr(args, "data", None) or "the input"
         return (f"'{where}' holds {what} samples; sksep cannot separate audio "
                 "with missing or infinite values. Repair or re-export the file.")
+    first = re.sub(r"^[A-Z]\w*(Error|Exception): ", "", first)  # the message only
+    first = first.replace(" (give a longer recording or a shorter stft)",
+                          " (give a longer recording)")
     for name, option in _OPTION_NAMES.items():
         first = re.sub(rf"\b{name}\b", option, first)
     return first
