@@ -336,3 +336,232 @@ def test_separate_an_archive_in_parallel_with_a_results_table(tmp_path, inputs,
     res = sksep("separate", archive / "a.wav", archive / "b.wav", "-o", "out",
                 "--quiet", "--jobs", "2", cwd=tmp_path)
     assert res.returncode == 0 and "0 separated, 2 already done, 0 failed" in res.stdout
+
+
+# -- the newcomer pass: errors before work, Ctrl-C, rates, help, models ----------
+
+def _speaker_folders(folder):
+    """Two FSDD speakers' digits 0 and 1, one sub-folder per speaker."""
+    demo = load_demo(speakers=["george", "theo"], digits=[0, 1])
+    for k, (w, spk) in enumerate(zip(demo.waveforms, demo.speaker)):
+        (folder / spk).mkdir(parents=True, exist_ok=True)
+        write_audio(folder / spk / f"{k}.wav", w, SR)
+    return folder
+
+
+def test_train_checks_options_and_output_before_reading_data(tmp_path):
+    # an option error is reported first, even with a data folder that is missing
+    res = sksep("train", "missing", "-o", "m.pt", "--epochs", "0", cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == "sksep train: error: --epochs must be at least 1, got 0."
+    for args, message in [(["--valid-fraction", "1"], "--valid-fraction must be in"),
+                          (["--lr", "0"], "--lr must be positive"),
+                          (["--label-regex", "("], "--label-regex is not a valid")]:
+        res = sksep("train", "missing", "-o", "m.pt", *args, cwd=tmp_path)
+        assert res.returncode == 1 and message in res.stderr, res.stderr
+    # an existing model is refused before the data are looked at, and kept
+    (tmp_path / "m.pt").write_bytes(b"precious")
+    res = sksep("train", "missing", "-o", "m.pt", cwd=tmp_path)
+    assert res.returncode == 1 and "exists; pass --force" in res.stderr
+    assert (tmp_path / "m.pt").read_bytes() == b"precious"
+    # an output under a file cannot be written: said before training
+    data = _speaker_folders(tmp_path / "clean")
+    res = sksep("train", data, "-o", "m.pt/model.pt", cwd=tmp_path)
+    assert res.returncode == 1 and "is a file, not a folder" in res.stderr
+    assert "training" not in res.stdout
+
+
+def test_train_makes_the_model_folder_it_is_given(tmp_path):
+    data = _speaker_folders(tmp_path / "clean")
+    res = sksep("train", data, "-o", "models/m1.pt", "--epochs", "1", "--hidden-size",
+                "4", "--n-fft", "128", "--clip-seconds", "0.5", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "saved models/m1.pt (1 epoch)" in res.stdout
+    assert (tmp_path / "models" / "m1.pt").stat().st_size > 1000
+
+
+def test_train_on_a_device_torch_cannot_use_fails_in_one_line_first(
+        tmp_path, monkeypatch, capsys):
+    import torch
+
+    import sksep.io
+    from sksep.cli import main
+
+    data = _speaker_folders(tmp_path / "clean")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the data were read before the device was checked")
+
+    monkeypatch.setattr(sksep.io, "read_audio", no_reading)
+    for device, message in [("cuda", "--device cuda: this torch has no GPU support"),
+                            ("gpu", "--device must be cpu, cuda (cuda:N) or auto")]:
+        status = main(["train", str(data), "-o", str(tmp_path / "m.pt"), "--device",
+                       device])
+        err = capsys.readouterr().err
+        assert status == 1
+        assert err.startswith(f"sksep train: error: {message}")
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert not (tmp_path / "m.pt").exists()
+
+
+def _interrupt_on_call(n):
+    """A function that raises KeyboardInterrupt on its n-th call (from 1)."""
+    def interrupt(*args, **kwargs):
+        interrupt.calls += 1
+        if interrupt.calls >= n:
+            raise KeyboardInterrupt
+        return interrupt.real(*args, **kwargs)
+
+    interrupt.calls = 0
+    return interrupt
+
+
+def test_ctrl_c_in_separate_says_one_line_and_leaves_no_partial_output(
+        tmp_path, inputs, monkeypatch, capsys):
+    import sksep.batch
+    import sksep.io
+    from sksep.cli import main
+    from sksep.cli import separate as separate_cli
+
+    out = tmp_path / "out"
+    expected = "sksep separate: interrupted; 0 files done, nothing half-written"
+    # Ctrl-C while the model runs
+    with monkeypatch.context() as m:
+        m.setattr(separate_cli, "_separate_mono", _interrupt_on_call(1))
+        status = main(["separate", str(inputs / "mono.wav"), "-o", str(out), "--quiet"])
+    assert status == 130
+    assert capsys.readouterr().err.strip() == expected
+    assert not out.exists() or not any(out.iterdir())
+    # Ctrl-C after the first of two outputs is written: neither is left
+    with monkeypatch.context() as m:
+        write = _interrupt_on_call(2)
+        write.real = sksep.io.write_audio
+        m.setattr(sksep.io, "write_audio", write)
+        status = main(["separate", str(inputs / "stereo.wav"), "-o", str(out),
+                       "--method", "ica", "--quiet"])
+    assert status == 130 and write.calls == 2
+    assert capsys.readouterr().err.strip() == expected
+    assert not any(out.iterdir())
+    # a batch: the first file is done, Ctrl-C during the second
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name in ("a", "b", "c"):
+        write_audio(archive / f"{name}.wav", np.full(800, 0.1), SR)
+    separate = _interrupt_on_call(2)
+    separate.real = lambda data, *args: np.stack([data[:, 0], -data[:, 0]])
+    monkeypatch.setattr(sksep.batch, "_separate_audio", separate)
+    status = main(["separate", str(archive), "-o", str(out), "--quiet"])
+    assert status == 130
+    assert capsys.readouterr().err.strip() == (
+        "sksep separate: interrupted; 1 file done, nothing half-written")
+    assert sorted(p.name for p in out.glob("*.wav")) == ["a_source1.wav",
+                                                          "a_source2.wav"]
+    assert read_audio(out / "a_source1.wav")[0].shape == (800, 1)
+
+
+def test_separate_says_what_an_8_khz_model_drops(tmp_path, inputs, voices):
+    res = sksep("separate", inputs / "mono.wav", "-o", "out", "--method", "cnn",
+                cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert ("16000 Hz (the input's rate and sample format); the model works at 8 kHz: "
+            "content above 4 kHz is not kept") in res.stderr
+    # the note on voices of one sex names the model that ran, with its scores
+    assert "note: speech8k-2voices-cnn separates a woman and a man" in res.stderr
+    assert "speech8k-2voices separates" not in res.stderr
+    assert "Warning" not in res.stderr
+    write_audio(tmp_path / "mono8k.wav", 0.4 * voices.sum(0), SR)
+    res = sksep("separate", "mono8k.wav", "-o", "out", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "8000 Hz" in res.stderr and "not kept" not in res.stderr
+
+
+def test_separate_errors_name_what_the_user_can_change(tmp_path, inputs):
+    rng = np.random.default_rng(0)
+    write_audio(tmp_path / "short.wav", 0.1 * rng.normal(size=(1200, 2)), SR)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    cases = [
+        ([inputs / "stereo.wav", "--fit-seconds", "0"],
+         "--fit-seconds must be positive, got 0.0."),
+        ([inputs / "stereo.wav", "--fit-seconds", "0.1"],
+         "--fit-seconds must be at least 1.024 s (4 of IVA's 256 ms STFT windows), "
+         "got 0.1."),
+        (["short.wav"], "'short.wav' is 0.15 s long, too short for IVA"),
+        (["empty.wav"], "'empty.wav' is empty (0 bytes)"),
+        ([inputs / "mono.wav", "--model", inputs / "stereo.wav"],
+         "it is not an sksep model file"),
+    ]
+    for args, message in cases:
+        res = sksep("separate", *args, "-o", "out", cwd=tmp_path)
+        assert res.returncode == 1
+        assert res.stderr.startswith("sksep separate: error:") and message in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+        for internal in ("stft", "Found array", "IndexError", "Format not recognised"):
+            assert internal not in res.stderr
+        assert not (tmp_path / "out").exists()
+
+
+def test_batch_results_table_gives_the_message_only(tmp_path):
+    import csv
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "empty.wav").write_bytes(b"")
+    write_audio(archive / "short.wav", np.full((1200, 2), 0.1), SR)
+    res = sksep("separate", archive, "-o", "out", "--quiet", cwd=tmp_path)
+    assert res.returncode == 1
+    with open(tmp_path / "out" / "sksep-results.csv") as fh:
+        errors = {Path(r["input"]).name: r["error"] for r in csv.DictReader(fh)}
+    assert errors["empty.wav"].endswith("is empty (0 bytes): there is no audio in it.")
+    assert "shorter stft" not in errors["short.wav"]
+    for error in errors.values():
+        assert error and not re.match(r"\w+(Error|Exception):", error)
+    assert "failed: " in res.stderr and "Error:" not in res.stderr
+
+
+def test_help_shows_each_default_once_and_says_what_it_applies_to(tmp_path):
+    for command in ("separate", "stream", "train", "demo", "evaluate"):
+        res = sksep(command, "--help", cwd=tmp_path)
+        assert res.returncode == 0
+        text = " ".join(res.stdout.split())
+        assert "(default: None)" not in text and "(default: False)" not in text
+        assert not re.search(r"default: [^)]*\) \(default:", text), command
+    res = sksep("demo", "--help", cwd=tmp_path)
+    assert "room" in res.stdout and "IVA" in res.stdout
+    res = sksep("train", "--help", cwd=tmp_path)
+    text = " ".join(res.stdout.split())
+    assert "(default: 50)" in text and "-o OUTPUT, --output OUTPUT model file" in text
+    # what refitting a loaded model does
+    assert "clone(model).fit(...) trains a single epoch" in text
+    assert "partial_fit(...) continues from its weights" in text
+
+
+def test_models_lists_every_shipped_model_without_torch(tmp_path):
+    from sksep.pretrained import list_models
+
+    res = sksep("models", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = {line.split()[0]: line for line in res.stdout.splitlines() if line.strip()}
+    for name, entry in list_models().items():
+        assert name in rows, name
+        assert f"{entry['sample_rate'] // 1000} kHz" in rows[name]
+        assert re.search(r"[+-]\d+\.\d dB", rows[name]), rows[name]
+    assert "15.9 ms" in rows["speech8k-2voices-causal-16ms"]   # 127 samples at 8 kHz
+    assert "offline" in rows["speech8k-2voices"] and "(default)" in rows[
+        "speech8k-2voices"]
+    assert rows["speech8k-2voices"].rstrip().endswith("CC BY 4.0")
+    assert rows["fsdd-2speakers"].rstrip().endswith("CC BY-SA 4.0")
+    code = ("import sys; from sksep.cli import main; main(['models']); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=60)
+    assert res.returncode == 0, res.stderr
+
+
+def test_demo_console_explains_ica_in_a_room_and_prints_no_minus_zero(tmp_path):
+    res = sksep("demo", "--out", "demo", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert not re.search(r"-0\.0\b", res.stdout), res.stdout
+    assert "ICA fails in the room: it assumes each microphone hears a fixed" in (
+        res.stdout)
+    assert "Warning" not in res.stderr
