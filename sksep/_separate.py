@@ -4,12 +4,11 @@ import numpy as np
 
 
 def room_stft(sr):
-    """256 ms windows (4096 samples at 16 kHz), a power of two, hop 1/4:
-    longer than most of a room's reverberation (benchmarks/README.md)."""
-    from .spectral import STFTTransformer
+    """IVA's default STFT at ``sr`` (256 ms windows, a power of two, hop
+    1/4), the same one ``IVASeparator(sample_rate=sr)`` uses."""
+    from .decomposition._iva import default_stft
 
-    n_fft = 1 << max(6, int(round(np.log2(0.256 * sr))))
-    return STFTTransformer(n_fft=n_fft, hop_length=n_fft // 4)
+    return default_stft(sr)
 
 
 def transform_chunked(estimator, X, chunk, overlap=None):
