@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import check_methods_subset_invariance
 from sksep import CNNAutoencoderSeparator, MaskEstimator, STFTTransformer
 from sksep.datasets import load_demo, load_speech8k, load_speech_demo, make_conversation
 from sksep.metrics import pit_si_sdr, si_sdr_improvement
+from sksep.neural._callbacks import valid_si_sdr
 
 SR = 8000
 
@@ -86,12 +87,19 @@ def test_clips_of_different_lengths_need_segment_length(ragged_demo):
 def test_validation_set_of_other_speakers_is_used(ragged_demo):
     clips, speakers = ragged_demo
     train = ~np.isin(speakers, ["george", "jackson"])
+    held = [c for c, t in zip(clips, train) if not t]
+    # valid_fraction=0: a validation score can only come from `validation`
     est = MaskEstimator(hidden_size=8, num_layers=1, segment_length=2000, max_epochs=2,
-                        random_state=0)
+                        valid_fraction=0.0, random_state=0)
     est.fit([c for c, t in zip(clips, train) if t], speakers[train],
-            validation=([c for c, t in zip(clips, train) if not t], speakers[~train]))
-    assert len(est.net_.history) == 2
-    assert all(np.isfinite(row["valid_si_sdr"]) for row in est.net_.history)
+            validation=(held, speakers[~train]))
+    history = est.net_.history[:, "valid_si_sdr"]
+    assert len(history) == 2
+    # scored on mixtures of the given clips, with the network it keeps
+    valid = est.net_.train_split.keywords["valid_ds"]
+    assert len(valid.clips) == len(held)
+    assert all(np.array_equal(a, b) for a, b in zip(valid.clips, held))
+    assert valid_si_sdr(est.net_, valid) == pytest.approx(max(history), abs=1e-4)
     with pytest.raises(ValueError, match="validation must be a pair"):
         est.fit(clips, speakers, validation=clips)
 
