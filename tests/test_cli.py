@@ -565,3 +565,17 @@ def test_demo_console_explains_ica_in_a_room_and_prints_no_minus_zero(tmp_path):
     assert "ICA fails in the room: it assumes each microphone hears a fixed" in (
         res.stdout)
     assert "Warning" not in res.stderr
+
+
+def test_batch_says_when_an_8_khz_model_drops_the_top_of_mono_files(tmp_path, inputs):
+    import shutil
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    shutil.copy(inputs / "mono.wav", archive / "call16k.wav")        # 16 kHz
+    shutil.copy(inputs / "stereo.wav", archive / "room.wav")         # IVA: full band
+    res = sksep("separate", archive, "-o", "out", "--quiet", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert ("2 separated, 0 already done, 0 failed; table: out/sksep-results.csv\n"
+            "1 mono file sampled above 8 kHz: the model works at 8 kHz, content above 4 kHz "
+            "is not kept") in res.stdout
