@@ -1,6 +1,7 @@
 """Mixture generation and loaders of local corpora (nothing is downloaded)."""
 
 from ._fsdd import FSDD_SPEAKERS, load_demo, load_fsdd, load_fsdd_sources
+from ._noise8k import load_noise8k, make_noisy_mixture
 from ._rooms import make_room_mixture
 from ._speech8k import SPEECH8K_SPLITS, load_speech8k, load_speech_demo
 from ._mixtures import (
@@ -18,11 +19,13 @@ __all__ = [
     "load_demo",
     "load_fsdd",
     "load_fsdd_sources",
+    "load_noise8k",
     "load_speech8k",
     "load_speech_demo",
     "make_clip_mixtures",
     "make_conversation",
     "make_instantaneous_mixture",
+    "make_noisy_mixture",
     "make_room_mixture",
     "random_mixing_matrix",
 ]
