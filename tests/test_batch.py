@@ -206,8 +206,8 @@ def test_inputs_expand_from_folders_and_globs(files):
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("dask.distributed")
+def cluster(dask_distributed):
+    distributed = dask_distributed
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as c:
         with distributed.Client(c) as client:

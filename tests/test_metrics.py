@@ -129,8 +129,7 @@ def test_amari_distance():
         amari_distance(np.eye(2), np.eye(3))
 
 
-def test_bss_eval_agrees_with_mir_eval(rng):
-    mir_eval = pytest.importorskip("mir_eval")
+def test_bss_eval_agrees_with_mir_eval(rng, mir_eval):
     S = rng.standard_normal((3, 8000))
     E = rng.normal(size=(3, 3)) @ S + 0.05 * rng.standard_normal((3, 8000))
     E = E[[2, 0, 1]]
@@ -144,9 +143,8 @@ def test_bss_eval_agrees_with_mir_eval(rng):
     np.testing.assert_array_equal(ours.perm, perm)
 
 
-def test_bss_eval_fixed_order_matches_mir_eval_and_the_permuted_scores(rng):
+def test_bss_eval_fixed_order_matches_mir_eval_and_the_permuted_scores(rng, mir_eval):
     """compute_permutation=False scores estimate i against reference i."""
-    mir_eval = pytest.importorskip("mir_eval")
     S = rng.standard_normal((3, 8000))
     E = rng.normal(size=(3, 3)) @ S + 0.05 * rng.standard_normal((3, 8000))
     best = bss_eval(S, E)

@@ -50,6 +50,22 @@ def test_loader_missing_folder_says_how_to_get_it(tmp_path, monkeypatch):
         load_speech8k(tmp_path)
 
 
+@pytest.mark.parametrize("ci, outcome", [("", pytest.skip.Exception),
+                                         ("false", pytest.skip.Exception),
+                                         ("1", pytest.fail.Exception),
+                                         ("true", pytest.fail.Exception)])
+def test_a_missing_corpus_or_extra_fails_under_ci(monkeypatch, ci, outcome):
+    """The corpus fixtures and the test extras skip on a developer's
+    machine, and fail when the environment variable CI is set."""
+    from conftest import require, skip_or_fail
+
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="speech8k not found"):
+        skip_or_fail("speech8k not found at /nowhere")
+    with pytest.raises(outcome, match="no_such_extra is not installed"):
+        require("no_such_extra")
+
+
 def test_loader_rejects_unknown_split(speech8k_home):
     with pytest.raises(ValueError, match="Unknown split"):
         load_speech8k(speech8k_home, split="dev")
