@@ -353,7 +353,8 @@ def test_train_checks_options_and_output_before_reading_data(tmp_path):
     # an option error is reported first, even with a data folder that is missing
     res = sksep("train", "missing", "-o", "m.pt", "--epochs", "0", cwd=tmp_path)
     assert res.returncode == 1
-    assert res.stderr.strip() == "sksep train: error: --epochs must be at least 1, got 0."
+    assert res.stderr.strip() == (
+        "sksep train: error: --epochs must be at least 1, got 0.")
     for args, message in [(["--valid-fraction", "1"], "--valid-fraction must be in"),
                           (["--lr", "0"], "--lr must be positive"),
                           (["--label-regex", "("], "--label-regex is not a valid")]:
@@ -577,5 +578,5 @@ def test_batch_says_when_an_8_khz_model_drops_the_top_of_mono_files(tmp_path, in
     res = sksep("separate", archive, "-o", "out", "--quiet", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert ("2 separated, 0 already done, 0 failed; table: out/sksep-results.csv\n"
-            "1 mono file sampled above 8 kHz: the model works at 8 kHz, content above 4 kHz "
-            "is not kept") in res.stdout
+            "1 mono file sampled above 8 kHz: the model works at 8 kHz, content above "
+            "4 kHz is not kept") in res.stdout

@@ -26,7 +26,8 @@ from ._common import (  # noqa: F401
 def cmd_separate(args):
     """Separate recordings into one file per source."""
     if args.chunk_seconds <= 0:
-        raise CommandError(f"--chunk-seconds must be positive, got {args.chunk_seconds}.")
+        raise CommandError(
+            f"--chunk-seconds must be positive, got {args.chunk_seconds}.")
     if args.fit_seconds <= 0:
         raise CommandError(f"--fit-seconds must be positive, got {args.fit_seconds}.")
     if len(args.input) > 1 or Path(args.input[0]).is_dir() or any(
@@ -288,9 +289,9 @@ def _lost_band(rows, model):
             n += info.channels == 1 and info.samplerate > model_sr
     if not n:
         return ""
-    return (f"\n{_plural(n, 'mono file')} sampled above {model_sr / 1000:g} kHz: the model "
-            f"works at {model_sr / 1000:g} kHz, content above {model_sr / 2000:g} kHz "
-            "is not kept")
+    rate, top = f"{model_sr / 1000:g} kHz", f"{model_sr / 2000:g} kHz"
+    return (f"\n{_plural(n, 'mono file')} sampled above {rate}: the model works at "
+            f"{rate}, content above {top} is not kept")
 
 
 def _row_error(row, args):
