@@ -23,18 +23,32 @@ def tiny(demo):
                          ).fit(clips, demo.speaker)
 
 
+# SI-SDRi floors (dB) of the shipped models on the demo mixtures below,
+# literals a little under the scores measured when they were set (in
+# brackets), so that editing models.json cannot lower the bar. A new model
+# needs its own floor here.
+FSDD_FLOORS = {"fsdd-2speakers": 7.7,                 # (8.24)
+               "fsdd-2speakers-cnn": 2.8}             # (3.28)
+SPEECH8K_FLOORS = {"speech8k-2voices": 7.0,           # (7.56)
+                   "speech8k-2voices-causal-8ms": 4.3,    # (4.78)
+                   "speech8k-2voices-causal-16ms": 5.5,   # (6.01)
+                   "speech8k-2voices-causal-32ms": 6.0,   # (6.57)
+                   "speech8k-2voices-cnn": 2.2}       # (2.71)
+
+
 def test_every_shipped_model_loads_and_separates_as_documented(demo):
-    """Word pairs of training speakers, recordings never trained on: at
-    least 70 % of the SI-SDRi documented for the benchmark's test set."""
+    """Word pairs of training speakers, recordings never trained on: each
+    FSDD model's SI-SDRi above its fixed floor."""
     from sksep.datasets import make_clip_mixtures
 
     keep = np.isin(demo.speaker, ["lucas", "nicolas", "theo"])
     X, Y = make_clip_mixtures([w for w, k in zip(demo.waveforms, keep) if k],
                               n_sources=2, n_times=4000, labels=demo.speaker[keep],
                               snr_db=0.0, random_state=0)
-    for name, entry in list_models().items():
-        if name.startswith("speech8k"):
-            continue                     # scored on unseen voices below
+    names = [n for n in list_models() if not n.startswith("speech8k")]
+    assert sorted(names) == sorted(FSDD_FLOORS)  # speech8k: unseen voices below
+    for name in names:
+        entry = list_models()[name]
         model = load(name)
         assert type(model).__name__ == entry["estimator"]
         assert model.sample_rate_ == entry["sample_rate"] == demo.sr
@@ -45,7 +59,7 @@ def test_every_shipped_model_loads_and_separates_as_documented(demo):
         _, perm = pit_si_sdr(Y, est)
         est = np.take_along_axis(est, perm[:, :, None], axis=1)
         gain = np.mean(si_sdr(Y, est) - si_sdr(Y, np.broadcast_to(X[:, None], Y.shape)))
-        assert gain > 0.7 * documented, (name, gain, documented)
+        assert gain > FSDD_FLOORS[name], (name, gain)
 
 
 def test_shipped_model_works_in_a_pipeline_and_scores(demo):
@@ -69,8 +83,10 @@ def test_save_load_round_trip_gives_the_same_outputs(tmp_path, demo, tiny, half,
     mix = fix_length(demo.waveforms, 2000)[:5]
     np.testing.assert_allclose(back.transform(mix), tiny.transform(mix), atol=atol,
                                rtol=0)
-    assert back.get_params(deep=False).keys() == tiny.get_params(deep=False).keys()
-    assert back.stft.get_params() == tiny.stft.get_params()
+    params, expected = back.get_params(deep=False), tiny.get_params(deep=False)
+    assert params.pop("stft").get_params() == expected.pop("stft").get_params()
+    assert params == expected            # every value, with its type
+    assert [type(v) for v in params.values()] == [type(v) for v in expected.values()]
 
 
 def test_cnn_class_fixed_round_trip_keeps_classes(tmp_path, demo):
@@ -154,8 +170,8 @@ def test_files_from_other_versions_or_other_programs_fail_clearly(tmp_path, tiny
 
 def test_speech8k_models_separate_unseen_voices_as_documented():
     """0 dB mixtures of a woman and a man from the shipped speech demo
-    (speech8k test speakers, never trained on): at least 70 % of each
-    model's documented mixed-sex SI-SDRi."""
+    (speech8k test speakers, never trained on): each model's SI-SDRi above
+    its fixed floor."""
     from sksep.datasets import load_speech_demo
 
     demo = load_speech_demo()
@@ -171,14 +187,15 @@ def test_speech8k_models_separate_unseen_voices_as_documented():
                 X.append(a + b)
     X, Y = np.array(X, dtype=np.float32), np.array(Y, dtype=np.float32)
     names = [n for n in list_models() if n.startswith("speech8k")]
-    assert "speech8k-2voices" in names and len(names) == 5
+    assert sorted(names) == sorted(SPEECH8K_FLOORS)
     for name in names:
         entry = list_models()[name]
         model = load(name)
         assert model.sample_rate_ == entry["sample_rate"] == 8000
-        documented = entry["metrics"]["speech8k test, 4 s mixtures, unseen speakers"]
+        assert entry["metrics"]["speech8k test, 4 s mixtures, unseen speakers"][
+            "si_sdri_db_mixed_sex"] > 3.0, name      # documented
         est = model.separate(X)
         _, perm = pit_si_sdr(Y, est)
         est = np.take_along_axis(est, perm[:, :, None], axis=1)
         gain = np.mean(si_sdr(Y, est) - si_sdr(Y, np.broadcast_to(X[:, None], Y.shape)))
-        assert gain > 0.7 * documented["si_sdri_db_mixed_sex"], (name, gain)
+        assert gain > SPEECH8K_FLOORS[name], (name, gain)
