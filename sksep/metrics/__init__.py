@@ -1,9 +1,10 @@
-"""Separation quality: SI-SDR, BSS Eval, permutation solving, Amari distance,
-scorers."""
+"""Separation quality: SI-SDR, BSS Eval, STOI and PESQ, permutation solving,
+Amari distance, scorers."""
 
 from ._bss_eval import BSSEvalResult, bss_eval, image_scores
 from ._ica import amari_distance
-from ._scorer import pit_si_sdr_scorer
+from ._quality import pesq, stoi
+from ._scorer import make_stoi_scorer, pit_si_sdr_scorer
 from ._sdr import (
     pairwise_si_sdr,
     pit_si_sdr,
@@ -17,10 +18,13 @@ __all__ = [
     "amari_distance",
     "bss_eval",
     "image_scores",
+    "make_stoi_scorer",
     "pairwise_si_sdr",
+    "pesq",
     "pit_si_sdr",
     "pit_si_sdr_scorer",
     "si_sdr",
     "si_sdr_improvement",
     "solve_permutation",
+    "stoi",
 ]
