@@ -317,6 +317,24 @@ CASES = [
         CLIPS, LABELS).streamer(), V, "cannot stream"),
     ("stream-bad-block", lambda w, f: pretrained.load(
         "speech8k-2voices-causal-8ms").streamer().process(np.ones((4, 3))), V, "shape"),
+    # -- speech in noise: noise8k, noisy mixtures, STOI and PESQ
+    ("load_noise8k-missing-folder", lambda w, f: datasets.load_noise8k(w / "nowhere"),
+     FileNotFoundError, "files.csv"),
+    ("load_noise8k-bad-split", lambda w, f: datasets.load_noise8k(w, split="dev"), V,
+     "Unknown split"),
+    ("noisy-mixture-snr-range", lambda w, f: datasets.make_noisy_mixture(
+        CLIPS[0], CLIPS[1], (10, 5)), V, "snr_db must be"),
+    ("noisy-mixture-silent-noise", lambda w, f: datasets.make_noisy_mixture(
+        CLIPS[0], np.zeros(100), 0), V, "noise is silent"),
+    ("stoi-length", lambda w, f: metrics.stoi(CLIPS[0], CLIPS[1, :10], SR), V,
+     "differ in length"),
+    ("stoi-rate", lambda w, f: metrics.stoi(CLIPS[0], CLIPS[0], 0), V, "sample rate"),
+    ("pesq-rate", lambda w, f: metrics.pesq(CLIPS[0], CLIPS[0], 44100), V,
+     "16000 Hz"),
+    ("pesq-wide-band-at-8k", lambda w, f: metrics.pesq(CLIPS[0], CLIPS[0], SR,
+                                                       mode="wb"), V, "needs sr=16000"),
+    ("make_stoi_scorer-rate", lambda w, f: metrics.make_stoi_scorer(-1), V,
+     "positive integer"),
 ]
 
 
@@ -346,7 +364,9 @@ def test_every_public_callable_is_in_the_table():
                 "read_audio": "read-", "write_audio": "write-", "load": "load-",
                 "save": "save-", "ideal_mask_separation": "ideal-mask",
                 "load_speech8k": "load_speech8k", "make_conversation": "conversation",
-                "make_room_mixture": "room-", "image_scores": "image_scores"}
+                "make_room_mixture": "room-", "image_scores": "image_scores",
+                "load_noise8k": "load_noise8k", "make_noisy_mixture": "noisy-mixture",
+                "stoi": "stoi-", "pesq": "pesq-", "make_stoi_scorer": "make_stoi_scorer"}
     for name, prefix in prefixes.items():
         assert prefix in covered, name
     for command in ("separate", "train", "evaluate", "demo"):
