@@ -111,9 +111,21 @@ def test_solve_permutation_against_brute_force(rng):
         solve_permutation(np.zeros((3, 2)))
 
 
-def test_pairwise_si_sdr_shape(rng):
+def test_pairwise_si_sdr_scores_every_pair(rng):
     S = rng.standard_normal((2, 500))
-    assert pairwise_si_sdr(S, S[[1, 0, 0]]).shape == (2, 3)
+    E = np.stack([S[1] + 0.1 * rng.standard_normal(500),
+                  2 * S[0] + 0.3 * rng.standard_normal(500),
+                  S[0] + S[1]])
+    scores = pairwise_si_sdr(S, E)
+    assert scores.shape == (2, 3)
+    expected = [[_direct_si_sdr(s, e) for e in E] for s in S]
+    np.testing.assert_allclose(scores, expected, rtol=1e-10)
+    # a batch axis and the (n_samples, n_sources) layout give the same matrix
+    batch = pairwise_si_sdr(np.stack([S, S]), np.stack([E, E[::-1]]))
+    np.testing.assert_allclose(batch[0], expected, rtol=1e-10)
+    np.testing.assert_allclose(batch[1], np.array(expected)[:, ::-1], rtol=1e-10)
+    np.testing.assert_allclose(pairwise_si_sdr(S.T, E.T, axis=0), expected,
+                               rtol=1e-10)
 
 
 def test_amari_distance():
