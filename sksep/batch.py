@@ -2,11 +2,13 @@
 
 :func:`separate_files` runs one task per file through joblib (processes on
 this machine) or, given a Dask scheduler, through joblib's Dask backend on
-the cluster's workers. Each task reads a file, separates it (mono files
-with a single-microphone model, multichannel files with
-:class:`~sksep.decomposition.IVASeparator` unless another estimator is
-given), and writes one WAV per source. A file that cannot be read or
-separated becomes a row with its error; it never stops the batch.
+the cluster's workers. Each task separates one file through the same
+service as ``sksep separate`` on one file (so every option means the same:
+mono files with a single-microphone model, multichannel files with
+:class:`~sksep.decomposition.IVASeparator` unless asked otherwise, outputs
+in the input's sample format), and writes one WAV per source. A file that
+cannot be read or separated, or that an option cannot apply to, becomes a
+row with its error; it never stops the batch.
 
 Outputs are committed in steps, each safe to interrupt and to repeat:
 
@@ -50,11 +52,16 @@ def expand_inputs(inputs):
 
     Parameters
     ----------
-    inputs : str, path-like or list of them
+    inputs : str, path-like or an iterable of them
 
     Returns
     -------
     paths : list of pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        For an input that is not a str or path.
 
     See Also
     --------
@@ -68,6 +75,15 @@ def expand_inputs(inputs):
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    try:
+        inputs = list(inputs)
+    except TypeError:
+        inputs = [inputs]
+    bad = [i for i in inputs if not isinstance(i, (str, os.PathLike))]
+    if bad:
+        raise TypeError(
+            "inputs must be a file, folder or glob pattern (str or path) or a "
+            f"list of them, got {type(bad[0]).__name__} {bad[0]!r}.")
     found = []
     for item in inputs:                 # in the order given; folders and globs sorted
         path = Path(item)
@@ -89,21 +105,6 @@ def expand_inputs(inputs):
 
 
 # -- one task ---------------------------------------------------------------------
-
-_MODELS = {}  # per worker process: model name/path -> loaded estimator
-
-
-def _model(spec):
-    """The estimator of a task: loaded once per worker for a name or path."""
-    if not isinstance(spec, (str, os.PathLike)):
-        return spec
-    key = str(spec)
-    if key not in _MODELS:
-        from .pretrained import load
-
-        _MODELS[key] = load(key)
-    return _MODELS[key]
-
 
 def _marker(output_dir, stem):
     return Path(output_dir) / f".{stem}.sksep-done.json"
@@ -161,37 +162,9 @@ def _roll_forward(stage, marker):
     return done
 
 
-def _separate_audio(data, sr, spec, room_method, chunk_seconds):
-    """(n_sources, n_samples) sources of one recording ``data``."""
-    from sklearn.base import clone
-
-    from . import FastICASeparator, IVASeparator
-    from ._separate import resample, room_stft, separate_room
-
-    est = None if isinstance(spec, (str, os.PathLike)) else spec
-    multichannel = data.shape[1] > 1
-    if isinstance(est, (IVASeparator, FastICASeparator)) or (
-            est is None and multichannel):
-        if not multichannel:
-            raise ValueError("a single-channel file cannot be separated by IVA or ICA.")
-        if est is None:
-            est = (IVASeparator(stft=room_stft(sr), random_state=0)
-                   if room_method == "iva" else FastICASeparator(random_state=0))
-        return separate_room(clone(est), data, sr, fit_seconds=60.0,
-                             chunk_seconds=chunk_seconds).T
-    model = _model(spec)
-    mono = data.mean(axis=1)
-    known = getattr(model, "sample_rate_", None)
-    model_sr = known or sr
-    sources = model.separate(resample(mono, sr, model_sr), sr=known,
-                             chunk_size=max(int(chunk_seconds * model_sr),
-                                            model.stft_.n_fft))
-    return resample(sources, model_sr, sr, size=mono.size)
-
-
-def _separate_one(path, output_dir, spec, *, overwrite, room_method, chunk_seconds,
-                  threads):
-    """Separate one file; returns its result row (never raises)."""
+def _separate_one(path, output_dir, options, *, overwrite, threads):
+    """Separate one file through the file service; returns its result row
+    (never raises)."""
     path, output_dir = Path(path), Path(output_dir)
     row = {"input": str(path), "status": "failed", "outputs": "", "duration_s": np.nan,
            "seconds": np.nan, "rtf": np.nan, "error": ""}
@@ -212,34 +185,24 @@ def _separate_one(path, output_dir, spec, *, overwrite, room_method, chunk_secon
                 return row
         from threadpoolctl import threadpool_limits
 
-        from .io import read_audio, write_audio
+        from ._separate import separate_file, write_sources
 
-        data, sr = read_audio(path, dtype="float32")
         with threadpool_limits(threads):
             import torch
 
             old = torch.get_num_threads()
             torch.set_num_threads(threads)
             try:
-                sources = _separate_audio(data, sr, spec, room_method, chunk_seconds)
+                result = separate_file(path, output_dir, overwrite=overwrite, **options)
             finally:
                 torch.set_num_threads(old)
-        targets = [output_dir / f"{path.stem}_source{k + 1}.wav"
-                   for k in range(sources.shape[0])]
-        clash = [t for t in targets if t.exists()]
-        if clash and not overwrite:
-            raise FileExistsError(
-                f"'{clash[0]}' exists (from another file of the same name, or "
-                "written by someone else); pass overwrite=True to replace it.")
-        duration = data.shape[0] / sr
+        targets, duration = result.targets, result.duration_s
         # the commit: stage, journal, move, mark, clean (see the module's notes)
         stage.mkdir()
         try:
-            for target, s in zip(targets, sources):
-                peak = np.max(np.abs(s))
-                s = s * (0.99 / peak) if peak > 0.99 else s
-                write_audio(stage / target.name, s, sr)
-                _checkpoint("staged", target.name)
+            write_sources([stage / t.name for t in targets], result.sources, result.sr,
+                          subtype=result.subtype,
+                          written=lambda staged: _checkpoint("staged", staged.name))
         except Exception:
             shutil.rmtree(stage, ignore_errors=True)
             raise
