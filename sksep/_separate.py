@@ -1,6 +1,29 @@
-"""Separation steps shared by the command line and sksep.batch."""
+"""The one file service: separate one recording, name and write its outputs.
+
+``sksep separate`` on one file and :func:`sksep.batch.separate_files` (and
+so ``sksep separate`` on many) both call :func:`separate_file`, so an option
+means the same in both: the method chosen, the rate a model runs at, the
+part of a room recording IVA learns from, the chunks, the seed, the outputs'
+names and sample format, and every refusal, in the same words.
+
+Errors a user can act on are raised as ``ValueError`` (``FileExistsError``
+for outputs in the way) with one line in the library's terms: parameter
+names (``n_sources``, ``fit_seconds``), ``method='ica'``, "the model
+argument". The command line says the same line in its own terms
+(``sksep.cli._common._in_cli_terms``).
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+DEFAULT_MODEL = "speech8k-2voices"
+METHODS = ("iva", "ica", "mask", "cnn")
+_ROOM_METHODS = ("iva", "ica")
+_MIN_FIT_WINDOWS = 4          # --fit-seconds: at least this many IVA windows
+_WAV_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
 
 
 def room_stft(sr):
@@ -37,8 +60,6 @@ def transform_chunked(estimator, X, chunk, overlap=None):
     return out
 
 
-
-
 def resample(x, orig_sr, target_sr, size=None):
     """``x`` (time on the last axis) at ``target_sr`` (librosa), cut or padded
     to ``size`` samples when given; unchanged when the rates agree."""
@@ -63,3 +84,390 @@ def separate_room(estimator, data, sr, *, fit_seconds, chunk_seconds):
         chunk = max(int(chunk_seconds * sr), 4 * estimator.stft_.n_fft)
         return transform_chunked(estimator, data, chunk)
     return estimator.transform(data)
+
+
+# -- the options ------------------------------------------------------------------
+
+def check_options(*, method=None, model=None, n_sources=None, fit_seconds=60.0,
+                  chunk_seconds=30.0, model_sr=8000):
+    """Refuse options that no recording could take, before any is read."""
+    if method is not None and method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)} or None, got "
+                         f"{method!r}.")
+    if n_sources is not None and n_sources < 1:
+        raise ValueError(f"n_sources must be at least 1, got {n_sources}.")
+    if not fit_seconds > 0:
+        raise ValueError(f"fit_seconds must be positive, got {float(fit_seconds)}.")
+    if not chunk_seconds > 0:
+        raise ValueError(f"chunk_seconds must be positive, got {float(chunk_seconds)}.")
+    if not model_sr > 0:
+        raise ValueError(f"model_sr must be positive, got {model_sr}.")
+    if method in _ROOM_METHODS and model is not None and not _is_room_estimator(model):
+        raise _model_not_for(method)
+
+
+def _model_not_for(method):
+    return ValueError(
+        "the model argument applies to the single-microphone methods (mask, cnn), "
+        f"not to method='{method}'; pass method='mask' to use the model on the "
+        "channels mixed down to one.")
+
+
+def _is_room_estimator(model):
+    from .decomposition import FastICASeparator, IVASeparator
+
+    return isinstance(model, (FastICASeparator, IVASeparator))
+
+
+def default_model(method=None):
+    """The shipped model a single-microphone ``method`` uses by default."""
+    return f"{DEFAULT_MODEL}-cnn" if method == "cnn" else DEFAULT_MODEL
+
+
+_MODELS = {}  # per process (one per batch worker): model name or path -> estimator
+
+
+def load_model(model, method=None):
+    """The deep separator ``model`` names (a shipped name or a model file,
+    loaded once per process), or ``model`` itself when it is an estimator."""
+    if model is None:
+        model = default_model(method)
+    if not isinstance(model, (str, os.PathLike)):
+        return model
+    key = str(model)
+    if key not in _MODELS:
+        from .pretrained import load
+
+        try:
+            _MODELS[key] = load(key)
+        except ValueError as exc:
+            if exc.__cause__ is None:   # an sksep file of another version, ...
+                raise
+            raise ValueError(
+                f"Cannot load a model from '{key}': it is not an sksep model file "
+                "(one written by 'sksep train'), or it is truncated.") from exc
+    return _MODELS[key]
+
+
+def _check_kind(model, loaded, method):
+    """A model asked for by name with an explicit method must be of its kind."""
+    from .neural import CNNAutoencoderSeparator, MaskEstimator
+
+    expected = {"mask": MaskEstimator, "cnn": CNNAutoencoderSeparator}[method]
+    if not isinstance(loaded, expected):
+        raise ValueError(f"method='{method}' expects a {expected.__name__}, but "
+                         f"'{model}' holds a {type(loaded).__name__}.")
+
+
+# -- one recording ------------------------------------------------------------------
+
+@dataclass
+class Separation:
+    """What :func:`separate_file` made of one recording."""
+
+    sources: np.ndarray       # (n_sources, n_samples) at the input's rate
+    sr: int                   # the input's rate, and the outputs'
+    subtype: str              # the outputs' WAV sample format: the input's
+    targets: list             # the output paths, one per source
+    method: str               # 'iva', 'ica', 'mask', 'cnn' or an estimator's name
+    model_sr: int = None      # the rate a single-microphone model ran at
+    notes: list = field(default_factory=list)   # what a user should be told
+
+    @property
+    def lost_band(self):
+        """'the model works at 8 kHz: content above 4 kHz is not kept', or ''."""
+        if self.model_sr is None or self.sr <= self.model_sr:
+            return ""
+        return (f"the model works at {self.model_sr / 1000:g} kHz: content above "
+                f"{self.model_sr / 2000:g} kHz is not kept")
+
+    @property
+    def duration_s(self):
+        return self.sources.shape[-1] / self.sr
+
+
+def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
+                  fit_seconds=60.0, chunk_seconds=30.0, random_state=0, model_sr=8000,
+                  room_method="iva", overwrite=False, progress=False, say=None):
+    """Separate the recording at ``path``; the outputs are checked, not written.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The recording, any format :func:`sksep.io.read_audio` reads.
+    output_dir : str or path-like
+        Where its outputs ``<stem>_source<k>.wav`` go (:func:`output_paths`).
+    method : {'iva', 'ica', 'mask', 'cnn'}, default=None
+        None: ``room_method`` for a multichannel file, 'mask' for a mono one.
+        'iva' and 'ica' need as many channels as sources; 'mask' and 'cnn'
+        mix the channels down to one.
+    model : str, path-like or estimator, default=None
+        For 'mask' and 'cnn': a shipped model name, a model file or a fitted
+        deep separator (None: :func:`default_model`). An
+        :class:`~sksep.IVASeparator` or :class:`~sksep.FastICASeparator` is
+        cloned and fitted on the recording (``method`` None).
+    n_sources : int, default=None
+        Sources to recover: for IVA and ICA at most the channels (None: as
+        many as channels); a model's own number otherwise.
+    fit_seconds : float, default=60.0
+        IVA learns its filters from at most this much of the recording (its
+        middle), then separates all of it with them.
+    chunk_seconds : float, default=30.0
+        Long recordings are separated in chunks of this length.
+    random_state : int, default=0
+        Seed of IVA and ICA.
+    model_sr : int, default=8000
+        Rate of a model that does not record its own (``sample_rate_``).
+    room_method : {'iva', 'ica'}, default='iva'
+        The method for a multichannel file when ``method`` is None.
+    overwrite : bool, default=False
+        Whether existing outputs may be replaced; without it they are
+        refused before any work.
+    progress : bool, default=False
+        A progress bar over a model's chunks.
+    say : callable, default=None
+        Called with each note for the user as soon as it applies (a model's
+        weak point, channels mixed down); the notes are also returned.
+
+    Returns
+    -------
+    Separation
+        The sources at the input's rate, the output paths and sample format,
+        and the notes.
+    """
+    from .io import read_audio
+
+    check_options(method=method, model=model, n_sources=n_sources,
+                  fit_seconds=fit_seconds, chunk_seconds=chunk_seconds,
+                  model_sr=model_sr)
+    path = Path(path)
+    if path.is_file() and os.path.getsize(path) == 0:
+        raise ValueError(f"'{path}' is empty (0 bytes): there is no audio in it.")
+    data, sr = read_audio(path, dtype="float32")          # (n_samples, n_channels)
+    notes = []
+
+    def note(text):
+        notes.append(text)
+        if say is not None:
+            say(text)
+
+    plan = _plan(path, data, sr, method=method, model=model, n_sources=n_sources,
+                 random_state=random_state, model_sr=model_sr, room_method=room_method)
+    targets = output_paths(path, output_dir, plan["n_sources"])
+    check_outputs(targets, overwrite)
+    sources = separate_recording(plan, data, sr, name=path, fit_seconds=fit_seconds,
+                                 chunk_seconds=chunk_seconds, progress=progress,
+                                 say=note)
+    return Separation(sources=sources, sr=sr, subtype=output_subtype(path),
+                      targets=targets, method=plan["method"],
+                      model_sr=plan.get("model_sr"), notes=notes)
+
+
+def _plan(path, data, sr, *, method, model, n_sources, random_state, model_sr,
+          room_method):
+    """Choose the method and its estimator; refuse what cannot apply."""
+    from sklearn.base import clone
+
+    n_channels = data.shape[1]
+    if model is not None and _is_room_estimator(model):
+        est = clone(model)
+        if n_sources is not None:
+            est.set_params(n_components=n_sources)
+        method = "ica" if type(est).__name__ == "FastICASeparator" else "iva"
+        return _room_plan(path, data, sr, method, est, n_channels)
+    given = method
+    method = method or ((room_method if model is None else "iva") if n_channels > 1
+                        else "mask")
+    if method in _ROOM_METHODS:
+        if model is not None:
+            raise _model_not_for(method)
+        from .decomposition import FastICASeparator, IVASeparator
+
+        if method == "ica":
+            est = FastICASeparator(n_components=n_sources or n_channels, ref_channel=0,
+                                   random_state=random_state)
+        else:
+            est = IVASeparator(n_components=n_sources or n_channels,
+                               stft=room_stft(sr), ref_channel=0,
+                               random_state=random_state)
+        return _room_plan(path, data, sr, method, est, n_channels)
+    loaded = load_model(model, method)
+    if given is not None and isinstance(model, (str, os.PathLike)):
+        _check_kind(model, loaded, given)
+    if n_sources is not None and n_sources != loaded.n_sources_:
+        raise ValueError(f"the model separates {loaded.n_sources_} sources, n_sources "
+                         f"asked for {n_sources}.")
+    name = str(model) if isinstance(model, (str, os.PathLike)) else (
+        default_model(method) if model is None else None)
+    return {"method": method, "model": loaded, "name": name,
+            "n_sources": loaded.n_sources_,
+            "model_sr": int(getattr(loaded, "sample_rate_", None) or model_sr)}
+
+
+def _room_plan(path, data, sr, method, est, n_channels):
+    n_sources = est.n_components or n_channels
+    name = method.upper()
+    if n_channels < 2:
+        raise ValueError(
+            f"'{path}' has 1 channel; {name} needs at least as many channels as "
+            "sources (use method='mask' for a single microphone).")
+    if n_sources > n_channels:
+        raise ValueError(
+            f"{name} cannot separate {n_sources} sources from {n_channels} channels of "
+            f"'{path}': it needs at least as many channels as sources.")
+    if method == "ica" and data.shape[0] < 2 * n_channels:
+        raise ValueError(f"'{path}' is too short for ICA ({data.shape[0]} samples).")
+    return {"method": method, "estimator": est, "n_sources": n_sources}
+
+
+def separate_recording(plan, data, sr, *, name, fit_seconds, chunk_seconds,
+                       progress=False, say=None):
+    """The ``(n_sources, n_samples)`` sources of ``data`` at ``sr``, by the
+    method and estimator :func:`_plan` chose."""
+    say = say or (lambda text: None)
+    if "estimator" not in plan:
+        return _separate_mono(plan, data, sr, chunk_seconds=chunk_seconds,
+                              progress=progress, say=say)
+    est = plan["estimator"]
+    if plan["method"] == "ica":
+        return est.fit_transform(data).T
+    _check_room_lengths(name, data, sr, est, fit_seconds)
+    try:
+        return separate_room(est, data, sr, fit_seconds=fit_seconds,
+                             chunk_seconds=chunk_seconds).T
+    except ValueError as exc:
+        raise ValueError(f"IVA cannot separate '{name}': {exc}") from exc
+
+
+def _check_room_lengths(name, data, sr, est, fit_seconds):
+    """IVA needs a whole STFT window of the recording; fit_seconds a few."""
+    n_fft = (est.stft or room_stft(sr)).n_fft
+    window = n_fft / sr
+    if data.shape[0] < n_fft:
+        raise ValueError(
+            f"'{name}' is {data.shape[0] / sr:.2f} s long, too short for IVA, which "
+            f"needs at least {window:.3f} s (one {1000 * window:.0f} ms STFT window); "
+            "give a longer recording, or method='ica' for a mixture recorded "
+            "without echo.")
+    least = _MIN_FIT_WINDOWS * window
+    if fit_seconds < least and data.shape[0] / sr >= least:
+        raise ValueError(
+            f"fit_seconds must be at least {least:.3f} s ({_MIN_FIT_WINDOWS} of IVA's "
+            f"{1000 * window:.0f} ms STFT windows), got {float(fit_seconds)}.")
+
+
+def _separate_mono(plan, data, sr, *, chunk_seconds, progress, say):
+    """A single-microphone model on the channels mixed down, at its rate."""
+    model, model_sr = plan["model"], plan["model_sr"]
+    mono = data.mean(axis=1)
+    if data.shape[1] > 1:
+        say(f"mixing {data.shape[1]} channels down to one for the mask estimator")
+    x = resample(mono, sr, model_sr)
+    n_fft = model.stft_.n_fft
+    if x.size < n_fft:
+        raise ValueError(f"the recording is too short: {x.size} samples at {model_sr} "
+                         f"Hz, the model needs at least {n_fft}.")
+    chunk = int(chunk_seconds * model_sr)
+    if chunk < n_fft:
+        raise ValueError(
+            f"chunk_seconds must be at least {n_fft / model_sr:.3f} s (one STFT window "
+            f"of the model, {n_fft} samples at {model_sr} Hz), got "
+            f"{float(chunk_seconds)}.")
+    weak = _weak_point(plan["name"])
+    if weak:
+        say(weak)
+    # the rate is passed when the model knows it, only to say it is x's rate
+    known = getattr(model, "sample_rate_", None)
+    sources = model.separate(x, sr=model_sr if known else None, chunk_size=chunk,
+                             progress=progress)
+    return resample(sources, model_sr, sr, size=mono.size)
+
+
+def _weak_point(name):
+    """A shipped model's weak point, when its scores by sex are known."""
+    if name is None:
+        return ""
+    from .pretrained import list_models
+
+    scores = next((v for v in list_models().get(name, {}).get("metrics", {}).values()
+                   if "si_sdri_db_same_sex" in v), None)
+    if scores is None:
+        return ""
+    return (f"note: {name} separates a woman and a man much better than two "
+            f"voices\nof one sex ({scores['si_sdri_db_mixed_sex']:+.1f} dB against "
+            f"{scores['si_sdri_db_same_sex']:+.1f} dB on test mixtures; see "
+            "'sksep models')")
+
+
+# -- the outputs ---------------------------------------------------------------------
+
+def output_paths(path, output_dir, n_sources):
+    """``output_dir/<stem>_source<k>.wav``, k = 1 .. n_sources."""
+    stem = Path(path).stem
+    return [Path(output_dir) / f"{stem}_source{k + 1}.wav" for k in range(n_sources)]
+
+
+def check_output_dir(output_dir):
+    """Refuse an output folder that is a file."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise NotADirectoryError(f"'{output_dir}' exists and is not a directory.")
+
+
+def check_outputs(paths, overwrite):
+    """Refuse to touch any existing output unless ``overwrite``; all are
+    checked before anything is written."""
+    dirs = [str(p) for p in paths if Path(p).is_dir()]
+    if dirs:
+        raise IsADirectoryError(f"'{dirs[0]}' is a directory, not an output file.")
+    existing = [str(p) for p in paths if Path(p).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{len(existing)} output file(s) exist, e.g. '{existing[0]}'; nothing was "
+            "written. Pass overwrite=True to overwrite them.")
+
+
+def output_subtype(path):
+    """The input's sample format where WAV can hold it (24-bit stays 24-bit,
+    float stays float), else 16-bit PCM."""
+    import soundfile
+
+    try:
+        subtype = soundfile.info(str(path)).subtype
+    except RuntimeError:  # pragma: no cover - read_audio already opened it
+        return "PCM_16"
+    return subtype if subtype in _WAV_SUBTYPES else "PCM_16"
+
+
+def peak_normalise(x, peak=0.99):
+    """Scale down (never up) so integer PCM files do not clip."""
+    top = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    return x * (peak / top) if top > peak else x
+
+
+def write_sources(paths, sources, sr, *, subtype=None, overwrite=False, written=None):
+    """Write each source, peak-normalised, to its path atomically, or none
+    when one is not finite; a Ctrl-C while writing removes the new files
+    already written. ``written(path)`` is called after each file."""
+    from .io import write_audio
+
+    for path, s in zip(paths, sources):
+        if not np.all(np.isfinite(s)):
+            raise ValueError(f"non-finite samples in the output for '{path}'.")
+    paths = [Path(p) for p in paths]
+    if paths:
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+    new = []
+    try:
+        for path, s in zip(paths, sources):
+            existed = path.exists()
+            write_audio(path, peak_normalise(s), sr, overwrite=overwrite,
+                        subtype=subtype)
+            if not existed:
+                new.append(path)
+            if written is not None:
+                written(path)
+    except KeyboardInterrupt:
+        for path in new:
+            path.unlink(missing_ok=True)
+        raise

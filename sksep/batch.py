@@ -224,10 +224,16 @@ def _separate_one(path, output_dir, options, *, overwrite, threads):
 
 # -- the batch ----------------------------------------------------------------------
 
-def separate_files(inputs, output_dir, model="speech8k-2voices", *, n_jobs=1,
-                   scheduler=None, overwrite=False, room_method="iva",
-                   chunk_seconds=30.0, threads_per_worker=1, progress=False):
+def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=None,
+                   fit_seconds=60.0, chunk_seconds=30.0, random_state=0, model_sr=8000,
+                   n_jobs=1, scheduler=None, overwrite=False, room_method="iva",
+                   threads_per_worker=1, progress=False):
     """Separate many audio files, in parallel, resuming where a run stopped.
+
+    Each file is separated as ``sksep separate`` separates one file, with
+    the same options: the same outputs, in the input's sample format (a
+    24-bit file gives 24-bit outputs), and the same refusals, which become
+    that file's failed row.
 
     Parameters
     ----------
@@ -237,11 +243,37 @@ def separate_files(inputs, output_dir, model="speech8k-2voices", *, n_jobs=1,
     output_dir : str or path-like
         Folder for the outputs, ``<stem>_source<k>.wav`` per input
         (created if needed).
-    model : str, path-like or fitted estimator, default='speech8k-2voices'
-        For mono files: a shipped model name or a model file (loaded once per
-        worker), or a fitted deep separator. Given a (fitted or not)
+    model : str, path-like or estimator, default=None
+        For the single-microphone methods: a shipped model name or a model
+        file (loaded once per worker), or a fitted deep separator. None: the
+        shipped ``'speech8k-2voices'`` (``'speech8k-2voices-cnn'`` with
+        ``method='cnn'``). A model given with ``method=None`` is for mono
+        files: a multichannel file is refused unless ``method='mask'`` or
+        ``'cnn'`` (its channels mixed down to one). Given a (fitted or not)
         :class:`~sksep.IVASeparator` or :class:`~sksep.FastICASeparator`,
         every file is separated by a clone of it fitted on that file.
+    method : {'iva', 'ica', 'mask', 'cnn'}, default=None
+        How every file is separated. None: ``room_method`` for multichannel
+        files, ``'mask'`` for mono ones. 'iva' (rooms) and 'ica'
+        (instantaneous mixtures) need as many channels as sources, so a mono
+        file is refused; 'mask' and 'cnn' mix multichannel files down to one
+        channel.
+    n_sources : int, default=None
+        Sources to recover. IVA and ICA: at most the file's channels (None:
+        as many as channels). 'mask' and 'cnn': must be the model's own
+        number when given.
+    fit_seconds : float, default=60.0
+        IVA learns its filters from at most this much of each recording (its
+        middle), then separates all of it with them.
+    chunk_seconds : float, default=30.0
+        Long files are separated in chunks of this length, so memory per
+        worker stays bounded (for a model, at least one of its STFT windows).
+    random_state : int, default=0
+        Seed of IVA and ICA.
+    model_sr : int, default=8000
+        Sample rate of a model that does not record its own
+        (``sample_rate_``, which every model from ``sksep train`` has): files
+        are resampled to it and the sources back.
     n_jobs : int, default=1
         Worker processes on this machine (joblib; -1 for all cores).
         Ignored with ``scheduler``, where the cluster's workers run the tasks.
@@ -254,10 +286,7 @@ def separate_files(inputs, output_dir, model="speech8k-2voices", *, n_jobs=1,
     overwrite : bool, default=False
         Replace existing outputs (and redo files already done).
     room_method : {'iva', 'ica'}, default='iva'
-        Method for multichannel files when ``model`` is a name or path.
-    chunk_seconds : float, default=30.0
-        Long files are separated in chunks of this length, so memory per
-        worker stays bounded.
+        Method for multichannel files when ``method`` and ``model`` are None.
     threads_per_worker : int, default=1
         BLAS and torch threads inside each task (workers x threads should not
         exceed the cores).
@@ -299,27 +328,31 @@ def separate_files(inputs, output_dir, model="speech8k-2voices", *, n_jobs=1,
     """
     from joblib import Parallel, delayed
 
+    from ._separate import check_options, check_output_dir
+
     if room_method not in ("iva", "ica"):
         raise ValueError(f"room_method must be 'iva' or 'ica', got {room_method!r}.")
-    if chunk_seconds <= 0:
-        raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds!r}.")
+    options = dict(method=method, model=model, n_sources=n_sources,
+                   fit_seconds=float(fit_seconds), chunk_seconds=float(chunk_seconds),
+                   random_state=random_state, model_sr=model_sr,
+                   room_method=room_method)
+    check_options(**{k: v for k, v in options.items()
+                     if k not in ("random_state", "room_method")})
     paths = expand_inputs(inputs)
     output_dir = Path(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise NotADirectoryError(f"'{output_dir}' exists and is not a folder.")
+    check_output_dir(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     stems = {}
     for p in paths:
         stems.setdefault(p.stem, []).append(p)
     task = delayed(_separate_one)
-    kwargs = dict(overwrite=overwrite, room_method=room_method,
-                  chunk_seconds=float(chunk_seconds), threads=int(threads_per_worker))
     jobs = []
     for p in paths:
         if len(stems[p.stem]) > 1:
             jobs.append(None)     # reported below: outputs would collide
         else:
-            jobs.append(task(p, output_dir, model, **kwargs))
+            jobs.append(task(p, output_dir, options, overwrite=overwrite,
+                             threads=int(threads_per_worker)))
     runnable = [j for j in jobs if j is not None]
     bar = None
     if progress:
@@ -371,7 +404,7 @@ def _run_on_dask(jobs, scheduler, bar):
             client.close()
 
 
-def write_results_csv(results, path, *, overwrite=False):
+def write_results_csv(results, path, *, overwrite=False, update=False):
     """Write the rows of :func:`separate_files` as CSV, atomically.
 
     Parameters
@@ -379,6 +412,13 @@ def write_results_csv(results, path, *, overwrite=False):
     results : list of dict
     path : str or path-like
     overwrite : bool, default=False
+        Replace an existing table.
+    update : bool, default=False
+        Update an existing table instead of replacing it (implies
+        ``overwrite``): the rows of inputs in ``results`` are replaced, in
+        place, except that a 'skipped' row keeps the earlier row of the run
+        that did the work; rows of other inputs are kept; new inputs are
+        appended. Inputs are matched by their absolute paths.
 
     See Also
     --------
@@ -392,8 +432,14 @@ def write_results_csv(results, path, *, overwrite=False):
     >>> write_results_csv([{"input": "a.wav", "status": "done"}], path)
     >>> open(path).readline().strip()
     'input,status,outputs,duration_s,seconds,rtf,error'
+    >>> write_results_csv([{"input": "b.wav", "status": "done"}], path, update=True)
+    >>> [line.split(",")[0] for line in open(path).read().split()]
+    ['input', 'a.wav', 'b.wav']
     """
     from ._files import atomic_write
+
+    if update:
+        results, overwrite = _updated_rows(path, results), True
 
     def write(tmp):
         with open(tmp, "w", newline="") as fh:
@@ -403,3 +449,26 @@ def write_results_csv(results, path, *, overwrite=False):
                 writer.writerow({k: row.get(k, "") for k in RESULT_FIELDS})
 
     atomic_write(Path(path), write, overwrite=overwrite)
+
+
+def _updated_rows(path, results):
+    """The rows of the table at ``path`` (if any) updated by ``results``."""
+    try:
+        with open(path, newline="") as fh:
+            earlier = list(csv.DictReader(fh))
+    except FileNotFoundError:
+        return list(results)
+
+    def key(row):
+        return str(Path(row["input"]).absolute())
+
+    fresh = {key(r): r for r in results}
+    rows = []
+    for row in earlier:
+        new = fresh.pop(key(row), None)
+        if new is None or (new.get("status") == "skipped"
+                           and row.get("status") == "done"):
+            rows.append(row)
+        else:
+            rows.append(new)
+    return rows + [r for r in results if key(r) in fresh]

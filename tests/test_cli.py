@@ -420,16 +420,15 @@ def _interrupt_on_call(n):
 
 def test_ctrl_c_in_separate_says_one_line_and_leaves_no_partial_output(
         tmp_path, inputs, monkeypatch, capsys):
-    import sksep.batch
+    import sksep._separate
     import sksep.io
     from sksep.cli import main
-    from sksep.cli import separate as separate_cli
 
     out = tmp_path / "out"
     expected = "sksep separate: interrupted; 0 files done, nothing half-written"
     # Ctrl-C while the model runs
     with monkeypatch.context() as m:
-        m.setattr(separate_cli, "_separate_mono", _interrupt_on_call(1))
+        m.setattr(sksep._separate, "separate_recording", _interrupt_on_call(1))
         status = main(["separate", str(inputs / "mono.wav"), "-o", str(out), "--quiet"])
     assert status == 130
     assert capsys.readouterr().err.strip() == expected
@@ -450,8 +449,9 @@ def test_ctrl_c_in_separate_says_one_line_and_leaves_no_partial_output(
     for name in ("a", "b", "c"):
         write_audio(archive / f"{name}.wav", np.full(800, 0.1), SR)
     separate = _interrupt_on_call(2)
-    separate.real = lambda data, *args: np.stack([data[:, 0], -data[:, 0]])
-    monkeypatch.setattr(sksep.batch, "_separate_audio", separate)
+    separate.real = lambda plan, data, *args, **kwargs: np.stack([data[:, 0],
+                                                                  -data[:, 0]])
+    monkeypatch.setattr(sksep._separate, "separate_recording", separate)
     status = main(["separate", str(archive), "-o", str(out), "--quiet"])
     assert status == 130
     assert capsys.readouterr().err.strip() == (

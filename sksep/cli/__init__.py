@@ -50,8 +50,8 @@ def main(argv=None):
         said = f"; {exc}" if str(exc) else ""
         print(f"sksep {args.command}: interrupted{said}", file=sys.stderr)
         return 130
-    except (CommandError, FileNotFoundError, IsADirectoryError, FileExistsError,
-            ValueError) as exc:
+    except (CommandError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+            FileExistsError, ValueError) as exc:
         print(f"sksep {args.command}: error: {_in_cli_terms(str(exc), args)}",
               file=sys.stderr)
         return 1

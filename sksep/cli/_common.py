@@ -9,11 +9,12 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from .._separate import DEFAULT_MODEL  # noqa: F401
+from .._separate import check_outputs, write_sources
+from .._separate import output_subtype as _output_subtype  # noqa: F401
+from .._separate import peak_normalise as _peak_normalise  # noqa: F401
 from .._separate import room_stft as _room_stft  # noqa: F401
 
-DEFAULT_MODEL = "speech8k-2voices"
 _AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
 
 
@@ -39,52 +40,16 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def _check_outputs(paths, force):
     """Refuse to touch any existing output unless ``force``; all checked first."""
-    existing = [str(p) for p in paths if p.exists()]
-    if existing and not force:
-        raise CommandError(
-            f"{len(existing)} output file(s) exist, e.g. '{existing[0]}'; nothing "
-            "was written. Pass --force to overwrite them."
-        )
-    dirs = [str(p) for p in paths if p.is_dir()]
-    if dirs:
-        raise CommandError(f"'{dirs[0]}' is a directory, not an output file.")
+    check_outputs(paths, force)
 
 
 def _write_all(items, sr, force, subtype=None):
-    """Write every (path, data) pair, or none when one fails validation; a
+    """Write every (path, data) pair, or none when one is not finite; a
     Ctrl-C while writing removes the new files already written (each file is
     written atomically, so none is ever half-written)."""
-    from ..io import write_audio
-
-    for path, data in items:
-        if not np.all(np.isfinite(data)):
-            raise CommandError(f"non-finite samples in the output for '{path}'.")
-    new = []
-    try:
-        for path, data in items:
-            existed = Path(path).exists()
-            write_audio(path, data, sr, overwrite=force, subtype=subtype)
-            if not existed:
-                new.append(Path(path))
-    except KeyboardInterrupt:
-        for path in new:
-            path.unlink(missing_ok=True)
-        raise
-
-
-_WAV_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
-
-
-def _output_subtype(path):
-    """The input's sample format where WAV can hold it (24-bit stays 24-bit,
-    float stays float), else 16-bit PCM."""
-    import soundfile
-
-    try:
-        subtype = soundfile.info(str(path)).subtype
-    except RuntimeError:  # pragma: no cover - read_audio already opened it
-        return "PCM_16"
-    return subtype if subtype in _WAV_SUBTYPES else "PCM_16"
+    items = list(items)
+    write_sources([p for p, _ in items], [d for _, d in items], sr, subtype=subtype,
+                  overwrite=force)
 
 
 class _StripAnsi:
@@ -104,12 +69,6 @@ class _StripAnsi:
 
 def _plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _peak_normalise(x, peak=0.99):
-    """Scale down (never up) so integer PCM files do not clip."""
-    top = float(np.max(np.abs(x))) if x.size else 0.0
-    return x * (peak / top) if top > peak else x
 
 
 def _table(header, rows):
@@ -150,7 +109,13 @@ def _force_and_seed(parser):
 
 # library parameter -> the option a command-line user typed
 _OPTION_NAMES = {"n_components": "--n-sources", "n_sources": "--n-sources",
-                 "chunk_size": "--chunk-seconds", "ref_channel": "the reference channel"}
+                 "chunk_size": "--chunk-seconds", "chunk_seconds": "--chunk-seconds",
+                 "ref_channel": "the reference channel", "fit_seconds": "--fit-seconds",
+                 "model_sr": "--model-sr", "random_state": "--random-state"}
+# the file service's phrases (sksep._separate) -> the command line's
+_PHRASES = [(r"\bmethod='(\w+)'", r"--method \1"),
+            (r"\bthe model argument\b", "--model"),
+            (r"\boverwrite=True\b", "--force")]
 
 
 def _in_cli_terms(message, args):
@@ -166,6 +131,8 @@ def _in_cli_terms(message, args):
                           " (give a longer recording)")
     for name, option in _OPTION_NAMES.items():
         first = re.sub(rf"\b{name}\b", option, first)
+    for phrase, option in _PHRASES:
+        first = re.sub(phrase, option, first)
     return first
 
 
