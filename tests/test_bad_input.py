@@ -275,7 +275,7 @@ CASES = [
         w / "mono.wav", w / "new", chunk_seconds=0), V,
      "chunk_seconds must be positive"),
     ("separate_files-output-is-a-file", lambda w, f: batch.separate_files(
-        w / "mono.wav", w / "exists.wav"), NotADirectoryError, "is not a folder"),
+        w / "mono.wav", w / "exists.wav"), NotADirectoryError, "is not a"),
     ("write_results_csv-existing", lambda w, f: batch.write_results_csv(
         [], w / "exists.wav"), FileExistsError, "overwrite=True"),
     # -- the command line
