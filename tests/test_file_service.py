@@ -1,0 +1,260 @@
+"""One file service: ``sksep separate`` on one file and on many (a folder,
+several files, ``--jobs 2``) separate a recording the same way, so every
+option means the same in both modes, a refusal reads the same, and the
+outputs keep the input's sample format."""
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from sksep.cli import main
+from sksep.datasets import load_speech_demo, make_instantaneous_mixture
+from sksep.io import read_audio, write_audio
+
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    """mono.wav (two voices, 16 kHz), three.wav (three voices on 3
+    microphones, instantaneous), room.wav (two voices in a room, 2 microphones, 6 s) and
+    room24.wav (its first 3 s, 24-bit)."""
+    import librosa
+
+    from sksep.datasets import make_room_mixture
+
+    demo = load_speech_demo()
+    a, b = demo.waveforms[0][:6 * SR], demo.waveforms[2][:6 * SR]
+    folder = tmp_path_factory.mktemp("recordings")
+    mono = librosa.resample(0.4 * (a[:3 * SR] + b[:3 * SR]), orig_sr=SR,
+                            target_sr=16000)
+    write_audio(folder / "mono.wav", mono, 16000)
+    c = demo.waveforms[1][:3 * SR]
+    X, _ = make_instantaneous_mixture(np.stack([a[:3 * SR], b[:3 * SR], c], axis=1),
+                                      random_state=0)
+    write_audio(folder / "three.wav", 0.9 * X / np.abs(X).max(), SR)
+    room, _ = make_room_mixture(np.stack([a, b], axis=1), SR, rt60=0.15,
+                                random_state=0)
+    room = 0.9 * room / np.abs(room).max()
+    write_audio(folder / "room.wav", room, SR)
+    soundfile.write(folder / "room24.wav", room[:3 * SR], SR, subtype="PCM_24")
+    write_audio(folder / "other.wav", 0.1 * np.sin(np.arange(2 * SR) / 7.0), SR)
+    return folder
+
+
+def run(args, capsys):
+    """``sksep <args>`` in this process: (status, stdout, stderr)."""
+    status = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def outputs(folder, stem):
+    """``<stem>_source<k>.wav`` in ``folder``: name -> bytes."""
+    return {p.name: p.read_bytes() for p in sorted(Path(folder).glob(f"{stem}_source*"))}
+
+
+def both_ways(recordings, tmp_path, capsys, name, options):
+    """Separate ``name`` alone and, with a copy of it, as two files (batch
+    mode) with the same options; returns the two folders' outputs."""
+    path, stem = recordings / name, Path(name).stem
+    copy = tmp_path / "copies" / f"{stem}_copy.wav"
+    copy.parent.mkdir(parents=True)
+    shutil.copy(path, copy)
+    status, _, err = run(["separate", path, "-o", tmp_path / "one", "--quiet",
+                          *options], capsys)
+    assert status == 0, err
+    status, out, err = run(["separate", path, copy, "-o", tmp_path / "many",
+                            "--quiet", *options], capsys)
+    assert status == 0, err
+    assert "2 separated" in out
+    many = outputs(tmp_path / "many", stem)
+    copies = outputs(tmp_path / "many", f"{stem}_copy")
+    assert list(copies.values()) == list(many.values())
+    return outputs(tmp_path / "one", stem), many
+
+
+@pytest.mark.parametrize("name, options, n_out, baseline", [
+    ("mono.wav", ["--method", "cnn"], 2, []),                     # the mask model
+    ("three.wav", ["--method", "ica", "--n-sources", "2"], 2, ["--method", "ica"]),
+    ("three.wav", ["--method", "ica", "--random-state", "3"], 3, ["--method", "ica"]),
+    # IVA learns from the middle 2 s of 6 s, against all of them
+    ("room.wav", ["--fit-seconds", "2", "--chunk-seconds", "2"], 2,
+     ["--chunk-seconds", "2"]),
+])
+def test_an_option_means_the_same_for_one_file_and_for_many(
+        recordings, tmp_path, capsys, name, options, n_out, baseline):
+    one, many = both_ways(recordings, tmp_path, capsys, name, options)
+    assert len(one) == n_out
+    assert many == one
+    # and the option did something: without it the outputs differ
+    status, _, err = run(["separate", recordings / name, "-o", tmp_path / "baseline",
+                          "--quiet", *baseline], capsys)
+    assert status == 0, err
+    assert outputs(tmp_path / "baseline", Path(name).stem) != one
+
+
+def test_cnn_on_a_folder_with_two_workers_gives_the_single_file_outputs(
+        recordings, tmp_path):
+    """Through the installed command, in worker processes."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    shutil.copy(recordings / "mono.wav", archive / "mono.wav")
+    shutil.copy(recordings / "other.wav", archive / "other.wav")
+    script = Path(sys.executable).with_name("sksep")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "sksep"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    for args in ([archive, "-o", "many", "--jobs", "2"],
+                 [archive / "mono.wav", "-o", "one"],
+                 [archive / "mono.wav", "-o", "default"]):
+        extra = [] if args[-1] == "default" else ["--method", "cnn"]
+        res = subprocess.run(cmd + ["separate", "--quiet"] + [str(a) for a in args]
+                             + extra, cwd=tmp_path, capture_output=True, text=True,
+                             timeout=300, env=env)
+        assert res.returncode == 0, res.stderr
+    one = outputs(tmp_path / "one", "mono")
+    assert len(one) == 2
+    assert outputs(tmp_path / "many", "mono") == one
+    assert outputs(tmp_path / "default", "mono") != one      # cnn is not the mask
+
+
+def test_a_24_bit_file_gives_24_bit_outputs_in_batch_too(recordings, tmp_path, capsys):
+    one, many = both_ways(recordings, tmp_path, capsys, "room24.wav", [])
+    assert len(one) == 2 and many == one
+    for folder in ("one", "many"):
+        for k in (1, 2):
+            info = soundfile.info(str(tmp_path / folder / f"room24_source{k}.wav"))
+            assert info.subtype == "PCM_24" and info.samplerate == SR
+
+
+def test_a_model_without_its_rate_runs_at_model_sr_in_both_modes(
+        recordings, tmp_path, capsys):
+    """A model file without sample_rate_ (trained outside 'sksep train'):
+    --model-sr is the rate it runs at, for one file and for many."""
+    from sksep.pretrained import load, save
+
+    model = load("speech8k-2voices")
+    del model.sample_rate_
+    save(model, tmp_path / "norate.pt")
+    found = {}
+    for model_sr in ("8000", "16000"):
+        one, many = both_ways(recordings, tmp_path / model_sr, capsys, "mono.wav",
+                              ["--model", tmp_path / "norate.pt",
+                               "--model-sr", model_sr])
+        assert len(one) == 2 and many == one
+        found[model_sr] = one
+    assert found["8000"] != found["16000"]
+
+
+def refusal(args, capsys, cwd, out):
+    """The one-line error of ``sksep separate <args>`` alone and in batch
+    (as one of two files), run in ``cwd``."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        status, _, err = run(["separate", *args, "-o", out / "one"], capsys)
+        assert status == 1
+        assert err.startswith("sksep separate: error: ") and err.count("\n") == 1
+        single = err[len("sksep separate: error: "):].strip()
+        copy = out / "copy.wav"
+        shutil.copy(args[0], copy)
+        status, _, err = run(["separate", args[0], copy, *args[1:], "-o",
+                              out / "many"], capsys)
+        assert status == 1
+        line = next(x for x in err.splitlines() if x.startswith(f"  failed: {args[0]}"))
+        return single, line[len(f"  failed: {args[0]}: "):]
+    finally:
+        os.chdir(old)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["mono.wav", "--method", "ica"],
+     "'mono.wav' has 1 channel; ICA needs at least as many channels as sources "
+     "(use --method mask for a single microphone)."),
+    (["room.wav", "--n-sources", "3"],
+     "IVA cannot separate 3 sources from 2 channels of 'room.wav'"),
+    (["mono.wav", "--n-sources", "3"],
+     "the model separates 2 sources, --n-sources asked for 3."),
+    (["room.wav", "--model", "speech8k-2voices"],
+     "--model applies to the single-microphone methods (mask, cnn), not to "
+     "--method iva; pass --method mask"),
+    (["room.wav", "--fit-seconds", "0.5"],
+     "--fit-seconds must be at least 1.024 s (4 of IVA's 256 ms STFT windows), "
+     "got 0.5."),
+    (["mono.wav", "--chunk-seconds", "0.001"], "--chunk-seconds must be at least"),
+])
+def test_a_refused_option_reads_the_same_for_one_file_and_for_many(
+        recordings, tmp_path, capsys, args, message):
+    single, batch = refusal(args, capsys, recordings, tmp_path)
+    assert single == batch
+    assert message in single
+    assert "=" not in single          # the command line's words, not Python's
+    assert not (tmp_path / "one").exists()
+    assert not list((tmp_path / "many").glob("*_source*"))
+
+
+def test_a_batch_rerun_keeps_the_earlier_rows_of_the_table(recordings, tmp_path,
+                                                           capsys):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name in ("mono.wav", "room24.wav"):
+        shutil.copy(recordings / name, archive / name)
+    (archive / "broken.wav").write_text("not audio")
+    table = tmp_path / "out" / "sksep-results.csv"
+
+    def rows():
+        with open(table) as fh:
+            return {Path(r["input"]).name: r for r in csv.DictReader(fh)}
+
+    status, out, _ = run(["separate", archive, "-o", tmp_path / "out", "--quiet"],
+                         capsys)
+    assert status == 1 and "2 separated, 0 already done, 1 failed" in out
+    first = rows()
+    assert first["mono.wav"]["status"] == "done" and float(first["mono.wav"]["rtf"]) > 0
+    # the same files again, and one of them with a new file
+    shutil.copy(recordings / "other.wav", tmp_path / "new.wav")
+    status, out, _ = run(["separate", archive / "mono.wav", tmp_path / "new.wav",
+                          "-o", tmp_path / "out", "--quiet"], capsys)
+    assert status == 0 and "1 separated, 1 already done, 0 failed" in out
+    second = rows()
+    assert list(second) == ["broken.wav", "mono.wav", "room24.wav", "new.wav"]
+    assert second["mono.wav"] == first["mono.wav"]        # the run that did it
+    assert second["room24.wav"] == first["room24.wav"]    # not in this run: kept
+    assert second["broken.wav"] == first["broken.wav"]
+    assert second["new.wav"]["status"] == "done"
+    # a file that failed and now succeeds has its row updated
+    (archive / "broken.wav").unlink()
+    shutil.copy(recordings / "other.wav", archive / "broken.wav")
+    status, out, _ = run(["separate", archive, "-o", tmp_path / "out", "--quiet"],
+                         capsys)
+    assert status == 0 and "1 separated, 2 already done, 0 failed" in out
+    third = rows()
+    assert third["broken.wav"]["status"] == "done" and not third["broken.wav"]["error"]
+    assert [third[k] for k in ("mono.wav", "room24.wav", "new.wav")] == [
+        second[k] for k in ("mono.wav", "room24.wav", "new.wav")]
+
+
+def test_separate_files_takes_the_options_as_keywords(recordings, tmp_path):
+    """The library call: the same outputs as the command line's, refusals as
+    failed rows in the library's words."""
+    from sksep.batch import separate_files
+
+    rows = separate_files([recordings / "three.wav", recordings / "mono.wav"],
+                          tmp_path / "lib", method="ica", n_sources=2)
+    assert [r["status"] for r in rows] == ["done", "failed"]
+    assert "has 1 channel; ICA needs" in rows[1]["error"]
+    assert "method='mask'" in rows[1]["error"]
+    status = main(["separate", str(recordings / "three.wav"), "-o",
+                   str(tmp_path / "cli"), "--method", "ica", "--n-sources", "2",
+                   "--quiet"])
+    assert status == 0
+    assert outputs(tmp_path / "lib", "three") == outputs(tmp_path / "cli", "three")
+    with pytest.raises(ValueError, match="fit_seconds must be positive, got 0.0"):
+        separate_files(recordings / "room.wav", tmp_path / "lib", fit_seconds=0)
