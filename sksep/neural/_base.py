@@ -2,7 +2,10 @@
 
 The estimator builds a skorch :class:`~skorch.NeuralNet` inside ``fit`` and
 holds it as ``net_`` (composition, not inheritance: ``NeuralNet.__init__``
-sets attributes scikit-learn's checks reject).
+sets attributes scikit-learn's checks reject). A model loaded from a file
+(:mod:`sksep.pretrained`) holds a :class:`LoadedNet` instead, the network
+alone: separating with it imports no skorch and builds no optimizer; the
+skorch net is built around that network the first time it trains.
 """
 
 import warnings
@@ -31,6 +34,24 @@ def _default_stft():
     from ..spectral import STFTTransformer
 
     return STFTTransformer(n_fft=256, hop_length=64)
+
+
+class LoadedNet:
+    """The network of a separator loaded from a file, without skorch.
+
+    ``module_`` is the :class:`sksep.nn.SpectralSeparator` that
+    ``separate`` runs (and that :func:`sksep.pretrained.save` writes); it
+    may be trained or replaced in place. The estimator's ``fit`` with
+    ``warm_start=True`` and ``partial_fit`` swap this for a skorch
+    :class:`~skorch.NeuralNet` around the same module (its weights kept)
+    before they train.
+    """
+
+    def __init__(self, module):
+        self.module_ = module
+
+    def __repr__(self):
+        return f"{type(self).__name__}(module_={type(self.module_).__name__})"
 
 
 class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator):
@@ -418,8 +439,9 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             est.classes_ = np.asarray(fitted["classes_"])
         est.stft_ = stft.fit(
             np.zeros((1, est.n_features_in_), dtype=np.float32))
-        est.net_ = est._build_net(with_optimizer=False)
-        module = est.net_.module_
+        # the network alone: separating needs neither skorch nor an optimizer
+        # (the skorch net is built around it when training is asked for)
+        module = est._build_module()
         own = module.state_dict()
         weights = {k: v.to(dtype=own[k].dtype) if k in own else v
                    for k, v in state["state_dict"].items()}
@@ -434,6 +456,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
                 f"network: {exc}"
             ) from exc
         module.eval()
+        est.net_ = LoadedNet(module.to(est._device()))
         return est
 
     # -- internals ----------------------------------------------------------
@@ -601,21 +624,32 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         self.net_ = self._build_net()
         self._train(X, y, valid)
 
-    def _build_net(self, with_optimizer=True):
+    def _build_module(self):
+        """The torch network (:class:`sksep.nn.SpectralSeparator`) for the
+        fitted STFT, freshly initialised, on the CPU."""
+        from ..nn._modules import SpectralSeparator
+
+        stft = self.stft_
+        return SpectralSeparator(
+            self._build_mask_net(stft.n_freqs_, self.n_sources_), stft.n_fft,
+            stft.hop_length_, stft._window.numpy(), center=stft.center,
+            pad_mode=stft.pad_mode,
+        )
+
+    def _build_net(self, module=None):
+        """The skorch net that trains ``module`` (a fresh network when None),
+        with its criterion and optimizer, initialised."""
         import torch
         from skorch import NeuralNet
 
-        from ..nn import SeparationLoss, SpectralSeparator
+        from ..nn import SeparationLoss
 
         stft = self.stft_
-        window = stft._window.numpy()
-        module = SpectralSeparator(
-            self._build_mask_net(stft.n_freqs_, self.n_sources_), stft.n_fft,
-            stft.hop_length_, window, center=stft.center, pad_mode=stft.pad_mode,
-        )
+        if module is None:
+            module = self._build_module()
         criterion = SeparationLoss(
             self.loss, self.permutation_invariant, stft.n_fft, stft.hop_length_,
-            window, center=stft.center, pad_mode=stft.pad_mode,
+            stft._window.numpy(), center=stft.center, pad_mode=stft.pad_mode,
         )
         optimizer = self.optimizer
         if isinstance(optimizer, str):
@@ -626,19 +660,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             device=self._device(), train_split=None, verbose=int(self.verbose),
             iterator_train__shuffle=True, callbacks=[],
         )
-        if with_optimizer:
-            return net.initialize()
-        # a model loaded to separate needs no optimizer (creating one imports
-        # torch._dynamo: about 1.3 s); _train creates it on first use
-        net.check_training_readiness()
-        net._initialize_virtual_params()
-        net._initialize_callbacks()
-        net._initialize_module()
-        net._initialize_criterion()
-        net._initialize_history()
-        net._validate_params()
-        net.initialized_ = True
-        return net
+        return net.initialize()
 
     def _train(self, X, y, valid=None):
         """Train ``net_`` for ``max_epochs`` more epochs (fresh or continued).
@@ -658,6 +680,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
 
         from ._callbacks import EpochCounter, valid_si_sdr
 
+        if isinstance(self.net_, LoadedNet):     # loaded from a file: train its
+            self.net_ = self._build_net(self.net_.module_)   # network in place
         codes = self._encode(y)
         n = len(X)
         rng = np.random.default_rng(self._seed)
@@ -700,7 +724,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
                 gradient_clip_value=float(self.gradient_clip))))
         if self.verbose and int(self.verbose) > 1:
             callbacks.append(("progress_bar", ProgressBar()))
-        if not hasattr(self.net_, "optimizer_"):     # loaded for separation only
+        if not hasattr(self.net_, "optimizer_"):     # a pickle of an older load
             self.net_._initialize_optimizer()
         self.net_.callbacks, self.net_.max_epochs = callbacks, self.max_epochs
         self.net_.verbose = int(self.verbose)

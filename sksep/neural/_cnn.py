@@ -58,7 +58,10 @@ random_state
     Attributes
     ----------
     net_ : skorch.NeuralNet
-        The trained network.
+        The trained network (``net_.module_`` is a
+        :class:`sksep.nn.SpectralSeparator`). A model loaded by
+        :func:`sksep.pretrained.load` holds the network alone (an object
+        with ``module_``, no skorch) until it trains again.
     stft_ : STFTTransformer
         The fitted front end.
     classes_ : ndarray

@@ -98,6 +98,8 @@ class MaskEstimator(NeuralSeparatorMixin):
     net_ : skorch.NeuralNet
         The trained network (``net_.module_`` is a
         :class:`sksep.nn.SpectralSeparator`; ``net_.history`` the epochs).
+        A model loaded by :func:`sksep.pretrained.load` holds the network
+        alone (an object with ``module_``, no skorch) until it trains again.
     stft_ : STFTTransformer
         The fitted front end.
     n_sources_ : int

@@ -102,6 +102,10 @@ def load(name_or_path, *, device="cpu"):
         Fitted: ``transform``, ``separate``, ``score`` and ``partial_fit``
         work, in a :class:`~sklearn.pipeline.Pipeline` too. ``sample_rate_``
         holds the sample rate (Hz) it was trained at, when it is known.
+        Only the network is built (``net_.module_``): separating imports no
+        skorch and creates no optimizer; ``partial_fit`` builds the skorch
+        net around that network, its weights kept, when training is asked
+        for.
 
     Raises
     ------

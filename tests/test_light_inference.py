@@ -1,0 +1,121 @@
+"""A loaded model separates without skorch (the light inference path), and
+still trains, saves, pickles and clones as a fitted estimator does."""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from sksep.datasets import fix_length, load_demo
+from sksep.io import write_audio
+from sksep.neural._base import LoadedNet
+from sksep.pretrained import load, save
+
+NOT_LOADED = """
+import gc, sys
+import torch
+assert 'skorch' not in sys.modules, 'skorch imported'
+assert 'torch._dynamo' not in sys.modules, 'torch._dynamo imported (an optimizer?)'
+optimizers = [o for o in gc.get_objects() if isinstance(o, torch.optim.Optimizer)]
+assert not optimizers, optimizers
+"""
+
+
+def _run(code, cwd):
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=cwd, timeout=300, env=None)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res
+
+
+def test_separating_with_a_shipped_model_imports_no_skorch(tmp_path):
+    code = """
+import numpy as np
+from sksep.pretrained import load
+model = load("speech8k-2voices")
+x = np.random.default_rng(0).normal(size=4000).astype("float32")
+assert model.separate(x, sr=8000).shape == (2, 4000)
+assert type(model.net_).__name__ == "LoadedNet", model.net_
+assert not hasattr(model.net_, "optimizer_")
+""" + NOT_LOADED
+    _run(code, tmp_path)
+
+
+def test_sksep_separate_on_a_file_imports_no_skorch(tmp_path):
+    x = np.random.default_rng(0).normal(size=4000).astype("float32") * 0.1
+    write_audio(tmp_path / "mix.wav", x, 8000)
+    code = """
+from sksep.cli import main
+assert main(["separate", "mix.wav", "-o", "out", "--quiet"]) == 0
+""" + NOT_LOADED
+    _run(code, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "mix_source1.wav", "mix_source2.wav"]
+
+
+@pytest.fixture(scope="module")
+def clips():
+    demo = load_demo()
+    keep = np.isin(demo.speaker, ["lucas", "theo"])
+    X = fix_length([w for w, k in zip(demo.waveforms, keep) if k], 4000)[:16]
+    return X, demo.speaker[keep][:16]
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_a_loaded_model_trains_its_own_network(clips, how):
+    X, y = clips
+    est = load("fsdd-2speakers").set_params(max_epochs=1, verbose=0)
+    module = est.net_.module_
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    epochs = est.n_epochs_
+    if how == "partial_fit":
+        est.partial_fit(X, y)
+    else:
+        est.set_params(warm_start=True).fit(X, y)
+    assert type(est.net_).__name__ == "NeuralNet"
+    assert est.net_.module_ is module             # trained in place
+    assert est.n_epochs_ == epochs + 1
+    after = module.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    mix = X[0] + X[-1]
+    assert est.separate(mix, sr=8000).shape == (2, 4000)
+
+
+def test_save_writes_the_weights_of_net_module_as_changed(tmp_path):
+    x = np.random.default_rng(1).normal(size=4000).astype("float32") * 0.1
+    est = load("fsdd-2speakers")
+    original = est.separate(x, sr=8000)
+    # trained in place, as benchmarks/train_voices.py trains est.net_.module_
+    with torch.no_grad():
+        for p in est.net_.module_.parameters():
+            p.mul_(0.9)
+    changed = est.separate(x, sr=8000)
+    assert not np.array_equal(changed, original)     # separate runs net_.module_
+    save(est, tmp_path / "a.pt")
+    again = load(tmp_path / "a.pt")
+    for (k, a), b in zip(est.net_.module_.state_dict().items(),
+                         again.net_.module_.state_dict().values()):
+        assert torch.equal(a, b), k
+    np.testing.assert_array_equal(again.separate(x, sr=8000), changed)
+    # or replaced by another module, as train_voices.py does on a new best
+    other = load("fsdd-2speakers").net_.module_
+    est.net_.module_ = other
+    save(est, tmp_path / "b.pt")
+    np.testing.assert_array_equal(load(tmp_path / "b.pt").separate(x, sr=8000),
+                                  original)
+
+
+def test_a_loaded_model_pickles_and_clones():
+    x = np.random.default_rng(2).normal(size=4000).astype("float32") * 0.1
+    est = load("fsdd-2speakers")
+    back = pickle.loads(pickle.dumps(est))
+    assert isinstance(back.net_, LoadedNet)
+    np.testing.assert_array_equal(back.separate(x, sr=8000), est.separate(x, sr=8000))
+    fresh = clone(est)
+    assert not hasattr(fresh, "net_")
+    assert fresh.get_params(deep=False).keys() == est.get_params(deep=False).keys()
+    assert repr(fresh) == repr(est)
