@@ -144,7 +144,7 @@ def train_one(key, args):
             est.fit(X, y, validation=(vclips, vspeakers))
             fresh = False
         else:
-            if hasattr(est, "net_"):
+            if hasattr(getattr(est, "net_", None), "optimizer_"):  # not when loaded
                 for group in est.net_.optimizer_.param_groups:
                     group["lr"] = lr
             est.partial_fit(X, y, validation=(vclips, vspeakers))
