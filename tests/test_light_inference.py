@@ -20,6 +20,7 @@ import gc, sys
 import torch
 assert 'skorch' not in sys.modules, 'skorch imported'
 assert 'torch._dynamo' not in sys.modules, 'torch._dynamo imported (an optimizer?)'
+assert 'scipy.signal' not in sys.modules, 'scipy.signal imported (for a hann window?)'
 optimizers = [o for o in gc.get_objects() if isinstance(o, torch.optim.Optimizer)]
 assert not optimizers, optimizers
 """
@@ -119,3 +120,17 @@ def test_a_loaded_model_pickles_and_clones():
     assert not hasattr(fresh, "net_")
     assert fresh.get_params(deep=False).keys() == est.get_params(deep=False).keys()
     assert repr(fresh) == repr(est)
+
+
+@pytest.mark.parametrize("n_fft, win_length", [(2, 2), (64, 64), (255, 255),
+                                               (256, 256), (512, 400), (4096, 4096)])
+def test_the_hann_window_is_scipys_to_the_bit(n_fft, win_length):
+    from scipy.signal import get_window
+
+    from sksep.nn._stft import make_window
+
+    ours = make_window("hann", win_length, n_fft, dtype=torch.float64).numpy()
+    left = (n_fft - win_length) // 2
+    ref = np.zeros(n_fft)
+    ref[left:left + win_length] = get_window("hann", win_length, fftbins=True)
+    assert ours.tobytes() == ref.tobytes()
