@@ -192,10 +192,12 @@ def test_speech8k_models_separate_unseen_voices_as_documented():
         entry = list_models()[name]
         model = load(name)
         assert model.sample_rate_ == entry["sample_rate"] == 8000
-        assert entry["metrics"]["speech8k test, 4 s mixtures, unseen speakers"][
-            "si_sdri_db_mixed_sex"] > 3.0, name      # documented
-        est = model.separate(X)
+        est = model.separate(X, sr=demo.sr)
         _, perm = pit_si_sdr(Y, est)
         est = np.take_along_axis(est, perm[:, :, None], axis=1)
         gain = np.mean(si_sdr(Y, est) - si_sdr(Y, np.broadcast_to(X[:, None], Y.shape)))
         assert gain > SPEECH8K_FLOORS[name], (name, gain)
+        # the documented figure for the same kind of pairs (a woman and a man
+        # among the LibriSpeech test readers) agrees with this measurement
+        documented = entry["metrics"]["speech8k test LibriSpeech readers, 4 s"]
+        assert abs(documented["si_sdri_db_mixed_sex"] - gain) < 1.5, (name, gain)
