@@ -55,6 +55,46 @@ def test_stream_equals_offline_causal_output_shifted_by_the_latency(
         assert err <= 1e-5 * np.abs(offline).max()
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "softmax"])
+def test_causal_tcn_stepper_equals_the_network_on_the_whole_sequence(activation):
+    import torch
+
+    from sksep.nn import MaskNet
+
+    torch.manual_seed(0)
+    net = MaskNet(17, 2, hidden_size=8, num_layers=10, kind="causal-tcn",
+                  activation=activation).eval()
+    with torch.no_grad():
+        for p in net.parameters():             # affines far from the initial 1 and 0
+            p.add_(0.5 * torch.randn_like(p))
+        net.body[1].norm1.norm.weight[3] = 0   # a scale that cannot be folded
+        net.body[2].act1.weight.fill_(1.5)     # PReLU slopes above 1 and below 0
+        net.body[3].act2.weight.fill_(-0.5)
+        net.skip_act.weight.fill_(2.0)
+        features = 3 * torch.randn(1, 1500, 17)
+        offline = net(features)[0].numpy()
+        offline64 = net.double()(features.double())[0].numpy()
+    net.float()
+
+    def stepped(step):
+        # single frames, a call longer than one pass, and enough frames that
+        # the convolutions' history wraps around several times
+        out, i = [], 0
+        for n in [1, 1, 3, 600, 2, 5, 1, 64, 4] * 20:
+            out.append(step(features[0, i:i + n].numpy()))
+            i += n
+            if i >= 1500:
+                return np.concatenate(out, axis=1)
+
+    # the algorithm is exact: in float64 it gives the float64 network's masks
+    assert np.abs(stepped(net._tcn_stepper(dtype=np.float64)) - offline64).max() < 1e-10
+    # the streams compute in float32 (torch's float32 masks differ from
+    # float64 by 6e-6 here, with these large weights)
+    out = stepped(net.stepper())
+    assert out.shape == offline.shape and out.dtype == np.float32
+    assert np.abs(out - offline).max() < 5e-5
+
+
 def test_latency_is_stated_in_samples_and_milliseconds():
     stream = load("speech8k-2voices-causal-8ms").streamer()
     assert stream.latency_ == 63 and stream.latency_ms_ == pytest.approx(7.875)
