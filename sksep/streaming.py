@@ -20,6 +20,8 @@ returns the last ``latency_`` samples. The concatenated output, shifted by
 ``latency_``, equals the offline output of the same separator.
 """
 
+import math
+
 import numpy as np
 
 from ._validation import check_finite, pcm_to_float
@@ -74,7 +76,9 @@ class BlockStreamer:
     A processor that keeps every frame as it is: the stream returns its
     input, ``latency_`` samples late.
 
-    >>> import numpy as np
+    >>> import math
+
+import numpy as np
     >>> from scipy.signal import get_window
     >>> from sksep.streaming import BlockStreamer
     >>> stream = BlockStreamer(lambda spec: spec, n_fft=64, hop_length=16,
@@ -97,6 +101,10 @@ class BlockStreamer:
         self.processor = processor
         self.n_fft, self.hop = int(n_fft), int(hop_length)
         self.window = np.asarray(window, dtype=np.float64)
+        self._w2 = self.window**2
+        self._torch_window = None       # the window as a float32 tensor, once needed
+        self._frame_index = {}          # frames per call -> sample indices
+        self._wave = {}                 # frames per call -> synthesis buffer
         self.pad_mode, self.layout, self.dtype = pad_mode, layout, dtype
         self.n_channels, self.n_outputs = n_channels, n_outputs
         self.left = self.n_fft // 2
@@ -108,8 +116,8 @@ class BlockStreamer:
         self._padded = None                      # padded input not yet framed
         self._pad_start = 0                      # its position in padded coordinates
         self._next_frame = 0
-        self._ola = np.zeros((0, n_outputs))     # overlap-add from _ola_start
-        self._env = np.zeros(0)
+        # overlap-add from _ola_start: the outputs, then the window-squared envelope
+        self._ola = np.zeros((0, n_outputs + 1))
         self._ola_start = 0
         self._n_out = -self.latency_             # next output sample (x index)
         self._tail = np.zeros((0, n_channels))   # the last n_fft input samples
@@ -186,7 +194,8 @@ class BlockStreamer:
                                                  else "")
             raise ValueError(f"A block must have shape {shapes}, got {x.shape}.")
         x = pcm_to_float(x, np.float64).astype(np.float64, copy=False)
-        check_finite(x, "block")
+        if not math.isfinite(np.add.reduce(x, axis=None)):   # NaN and inf propagate
+            check_finite(x, "block")                          # (or an overflow)
         return x
 
     def _start_pad(self, head):
@@ -218,31 +227,41 @@ class BlockStreamer:
         if count <= 0:
             return
         first = self._next_frame
-        starts = (first + np.arange(count)) * self.hop - self._pad_start
-        idx = starts[:, None] + np.arange(self.n_fft)
-        frames = self._padded[idx]                                  # (T, n_fft, C)
+        idx = self._frame_index.get(count)
+        if idx is None:
+            idx = np.arange(count)[:, None] * self.hop + np.arange(self.n_fft)
+            if count <= 64:
+                self._frame_index[count] = idx
+        frames = self._padded[first * self.hop - self._pad_start:][idx]  # (T, n_fft, C)
         if self.dtype == np.float32:
             # the offline separators' float32 torch FFTs, for equal numbers
             import torch
 
-            w = torch.as_tensor(self.window, dtype=torch.float32)[None, :, None]
-            spec = torch.fft.rfft(torch.as_tensor(frames, dtype=torch.float32) * w,
-                                  dim=1).numpy()
+            if self._torch_window is None:
+                self._torch_window = torch.as_tensor(
+                    self.window, dtype=torch.float32)[None, :, None]
+            spec = torch.fft.rfft(torch.as_tensor(frames, dtype=torch.float32)
+                                  * self._torch_window, dim=1).numpy()
         else:
             spec = np.fft.rfft(frames * self.window[None, :, None], axis=1)
         out = np.asarray(self.processor(spec))                      # (T, F, K)
-        wave = np.fft.irfft(out, n=self.n_fft, axis=1) * self.window[None, :, None]
-        # overlap-add into the accumulator (padded coordinates)
+        # windowed frames beside the squared window, overlap-added together
+        wave = self._wave.get(count)
+        if wave is None:
+            wave = np.empty((count, self.n_fft, self.n_outputs + 1))
+            wave[:, :, -1] = self._w2
+            if count <= 64:
+                self._wave[count] = wave
+        np.multiply(np.fft.irfft(out, n=self.n_fft, axis=1), self.window[None, :, None],
+                    out=wave[:, :, :-1])
         need = (first + count - 1) * self.hop + self.n_fft - self._ola_start
         if need > self._ola.shape[0]:
-            grow = need - self._ola.shape[0]
-            self._ola = np.concatenate([self._ola, np.zeros((grow, self.n_outputs))])
-            self._env = np.concatenate([self._env, np.zeros(grow)])
-        w2 = self.window**2
+            self._ola = np.concatenate(
+                [self._ola, np.zeros((need - self._ola.shape[0], self.n_outputs + 1))])
+        at = first * self.hop - self._ola_start
         for j in range(count):
-            at = (first + j) * self.hop - self._ola_start
             self._ola[at:at + self.n_fft] += wave[j]
-            self._env[at:at + self.n_fft] += w2
+            at += self.hop
         self._next_frame += count
         # drop input that no future frame needs
         keep_from = self._next_frame * self.hop - self._pad_start
@@ -255,25 +274,31 @@ class BlockStreamer:
         zeros); the stream's m-th output sample is ``y[m - latency_]``."""
         upto = max(upto, self._n_out)
         lo, hi = self._n_out, upto
-        out = np.zeros((hi - lo, self.n_outputs))
+        by_source = self.layout == "sources_first"
         # samples before the start of the signal are zeros (the latency)
         first_real = max(lo, 0)
+        shape = (self.n_outputs, hi - lo) if by_source else (hi - lo, self.n_outputs)
+        out = (np.zeros if first_real > lo else np.empty)(shape, self.dtype)
         if hi > first_real:
             a = first_real + self.left - self._ola_start
             b = hi + self.left - self._ola_start
-            env = self._env[a:b]
-            tiny = np.finfo(np.float64).tiny
-            inv = np.where(env > tiny, 1.0 / np.where(env > tiny, env, 1.0), 0.0)
-            out[first_real - lo:] = self._ola[a:b] * inv[:, None]
+            ola = self._ola[a:b]
+            env = ola[:, -1]
+            inv = np.divide(1.0, env, out=np.zeros(b - a),
+                            where=env > np.finfo(np.float64).tiny)
+            if by_source:
+                np.multiply(ola[:, :-1].T, inv, out=out[:, first_real - lo:])
+            else:
+                np.multiply(ola[:, :-1], inv[:, None], out=out[first_real - lo:])
         self._n_out = hi
         if not final:
             # output final up to here: drop the accumulator before it (never
             # past the start of a frame still to come)
             cut = min(hi + self.left, self._next_frame * self.hop) - self._ola_start
             if cut > 0:
-                self._ola, self._env = self._ola[cut:], self._env[cut:]
+                self._ola = self._ola[cut:]
                 self._ola_start += cut
-        return self._layout(out)
+        return out
 
     def _layout(self, out):
         out = out.astype(self.dtype, copy=False)
