@@ -203,13 +203,18 @@ def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
 
 def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
                     hop_length=64, n_fft=256, labels=None, scores=None, title=None,
-                    fig=None):
+                    fig=None, reference_spectrograms=False, reference_titles=None):
     """Overview of a separation: one row per signal, waveform and spectrogram.
 
     The first row is the mixture (its first channel when it has several),
     then one row per estimated source, its reference (when given) drawn
-    under its waveform in grey. With ``masks`` a third column shows the
-    mask of each source.
+    under its waveform in grey. With ``reference_spectrograms`` a column
+    shows each reference's spectrogram beside its estimate's, and with
+    ``masks`` a last column shows the mask of each source.
+
+    Every spectrogram is titled with what it shows: the mixture (``"mixture"``
+    or ``"mixture, microphone 1 of 3"``), ``"estimate: <label>"`` or
+    ``"reference: <label>"``; waveform titles carry the SI-SDR.
 
     Parameters
     ----------
@@ -231,6 +236,12 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
     fig : matplotlib.figure.Figure or SubFigure, default=None
         Where to draw (for example one of ``Figure.subfigures``); None makes
         a new figure.
+    reference_spectrograms : bool, default=False
+        Add a column with the spectrogram of each reference (needs
+        ``references``), to compare with its estimate's.
+    reference_titles : list of str, default=None
+        Titles of those reference spectrograms, one per source; None titles
+        them ``"reference: <label>"``.
 
     Returns
     -------
@@ -251,6 +262,8 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
     >>> fig = plot_separation(s.sum(0), s, 8000, references=s, scores=[30.0, 31.0])
     >>> len(fig.axes) >= 6
     True
+    >>> [ax.get_title() for ax in fig.axes if ax.get_title().startswith("estimate")]
+    ['estimate: source 1', 'estimate: source 2']
     """
     plt = _pyplot()
     mixture = np.asarray(mixture)
@@ -272,7 +285,15 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
     if labels is not None and len(labels) != n_src:
         raise ValueError(f"labels must name {n_src} sources, got {len(labels)}.")
     labels = labels or [f"source {k + 1}" for k in range(n_src)]
-    n_cols = 3 if masks is not None else 2
+    if reference_spectrograms and references is None:
+        raise ValueError("reference_spectrograms=True needs references.")
+    if reference_titles is not None and len(reference_titles) != n_src:
+        raise ValueError(f"reference_titles must title {n_src} references, got "
+                         f"{len(reference_titles)}.")
+    reference_titles = reference_titles or [f"reference: {name}" for name in labels]
+    ref_col = 2 if reference_spectrograms else None
+    mask_col = 2 + bool(reference_spectrograms) if masks is not None else None
+    n_cols = 2 + bool(reference_spectrograms) + (masks is not None)
     if fig is None:
         fig = plt.figure(figsize=(4.2 * n_cols, 2.0 * (n_src + 1)), layout="constrained")
     axes = fig.subplots(n_src + 1, n_cols, squeeze=False)
@@ -296,15 +317,22 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
         plot_waveform(signal, sr, ax=axes[r, 0], title=head, color=f"C{r}",
                       label=None if ref is None else "estimate")
         plot_spectrogram(signal, sr, n_fft=n_fft, hop_length=hop_length, ax=axes[r, 1],
-                         title=f"{name}: spectrogram")
-        if masks is not None:
+                         title=name if r == 0 else f"estimate: {name}")
+        if ref_col is not None:
             if r == 0:
-                axes[r, 2].axis("off")
+                axes[r, ref_col].axis("off")
+            else:
+                plot_spectrogram(np.asarray(ref, dtype=np.float64), sr, n_fft=n_fft,
+                                 hop_length=hop_length, ax=axes[r, ref_col],
+                                 title=reference_titles[r - 1])
+        if mask_col is not None:
+            if r == 0:
+                axes[r, mask_col].axis("off")
             else:
                 mask = np.asarray(masks[r - 1], dtype=np.float64)
                 if silent is not None:
                     mask = np.where(silent, np.nan, mask)
-                plot_mask(mask, sr, hop_length, ax=axes[r, 2],
+                plot_mask(mask, sr, hop_length, ax=axes[r, mask_col],
                           title=f"{name}: estimated mask"
                           + (" (blank: mixture silent)" if silent is not None else ""))
         for ax in axes[r]:

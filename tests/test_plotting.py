@@ -69,3 +69,42 @@ def test_plot_errors_name_the_problem(signals):
     with pytest.raises(ValueError, match="labels must name 2"):
         plot_separation(signals.sum(0), signals, SR, labels=["x"])
     plt.close("all")
+
+
+def _spectrogram_titles(fig):
+    """Titles of the spectrogram panels (the images with a 'dB' colour bar)."""
+    return [ax.get_title() for ax in fig.axes if ax.images
+            and ax.images[0].colorbar is not None
+            and ax.images[0].colorbar.ax.get_ylabel() == "dB"]
+
+
+def test_separation_spectrograms_say_mixture_estimate_or_reference(signals, rng):
+    fig = plot_separation(np.stack([signals.sum(0), signals[0]]), signals, SR,
+                          references=signals, labels=["a", "b"],
+                          masks=rng.uniform(size=(2, 129, 63)),
+                          reference_spectrograms=True)
+    assert _spectrogram_titles(fig) == [
+        "mixture, microphone 1 of 2", "estimate: a", "reference: a", "estimate: b",
+        "reference: b"]
+    # reference column before the mask column, blank in the mixture row
+    assert [ax.get_title() for ax in fig.axes if ax.get_title().endswith("mask")] == [
+        "a: estimated mask", "b: estimated mask"]
+    plt.close(fig)
+    fig = plot_separation(signals.sum(0), signals, SR, references=signals,
+                          reference_spectrograms=True,
+                          reference_titles=["reference: a at mic 1", "reference: b"])
+    assert _spectrogram_titles(fig) == [
+        "mixture", "estimate: source 1", "reference: a at mic 1",
+        "estimate: source 2", "reference: b"]
+    plt.close(fig)
+    # without the option the figure keeps its two columns
+    fig = plot_separation(signals.sum(0), signals, SR, references=signals)
+    assert _spectrogram_titles(fig) == ["mixture", "estimate: source 1",
+                                        "estimate: source 2"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="needs references"):
+        plot_separation(signals.sum(0), signals, SR, reference_spectrograms=True)
+    with pytest.raises(ValueError, match="reference_titles must title 2"):
+        plot_separation(signals.sum(0), signals, SR, references=signals,
+                        reference_spectrograms=True, reference_titles=["x"])
+    plt.close("all")
