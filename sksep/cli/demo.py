@@ -72,7 +72,8 @@ def cmd_demo(args):
     ica_before = si_sdr(S, np.broadcast_to(X[:, 0], S.shape), zero_mean=True)
 
     # (b) 2 voices in a reverberant room, 2 microphones: IVA (and ICA's failure)
-    room_rows, room_mix, room_est = _room_scene(args.random_state)
+    room_rows, room = _room_scene(args.random_state)
+    room_mix, room_est = room["mixture"], room["estimates"]
 
     # (c) 2 voices, 1 microphone: the default pretrained mask estimator on a
     # conversation of two readers it never heard, separated as a whole
@@ -117,9 +118,9 @@ def cmd_demo(args):
     items += [(paths[f"mask_{s}"], _peak_normalise(V_hat[k]))
               for k, s in enumerate(mask_speakers)]
     _write_all(items, sr, args.force)
-    _demo_figure(paths["figure"], X, S, S_ica, ica_scores, ica_speakers, mix, V,
-                 V_hat, masks, mask_scores, mask_speakers, sr,
-                 model.stft_.hop_length_, args.force)
+    fig = _demo_figure(X, S, S_ica, ica_scores, ica_speakers, room, mix, V, V_hat,
+                       masks, mask_scores, mask_speakers, sr, model.stft_.hop_length_)
+    _save_figure(fig, paths["figure"], args.force)
     print(f"\nwrote {len(items)} WAV files and {paths['figure'].name} to {out}/")
     return 0
 
@@ -127,7 +128,13 @@ def cmd_demo(args):
 def _room_scene(seed, sr=8000, rt60=0.3):
     """A woman and a man in a simulated room, 2 microphones 5 cm apart:
     SI-SDR of each voice's image at microphone 0 before and after IVA (and
-    FastICA, whose instantaneous model does not fit a room)."""
+    FastICA, whose instantaneous model does not fit a room).
+
+    Returns the table rows and, for the figure, a dict with the
+    ``"mixture"`` (n, 2), the ``"images"`` (2, n, 2), IVA's ``"estimates"``
+    (n, 2), their ``"si_sdr"`` and ``"perm"`` (the output matched to each
+    voice, as :func:`~sksep.metrics.image_scores` gives them) and ``"who"``
+    (the voices' names)."""
     from .. import FastICASeparator, IVASeparator
     from ..datasets import load_speech_demo, make_room_mixture
     from ..metrics import image_scores
@@ -138,18 +145,20 @@ def _room_scene(seed, sr=8000, rt60=0.3):
     S = np.stack([speech.waveforms[k][:n] for k in pair], axis=1)
     mix, images = make_room_mixture(S, sr, n_mics=2, mic_spacing=0.05, rt60=rt60,
                                     random_state=seed)
-    rows, est_iva = [], None
+    rows, room, who = [], None, ("woman", "man")
     for label, est in (("IVA, room, 2 mics", IVASeparator(
             stft=_room_stft(sr), random_state=seed)),
                        ("ICA, room, 2 mics", FastICASeparator(
                            ref_channel=0, random_state=seed))):
         Y = est.fit_transform(mix)
         scores = image_scores(images, Y, mixture=mix)
-        est_iva = Y if est_iva is None else est_iva
+        if room is None:
+            room = {"mixture": mix, "images": images, "estimates": Y,
+                    "si_sdr": scores["si_sdr"], "perm": scores["perm"], "who": who}
         before = scores["si_sdr"] - scores["si_sdr_improvement"]
-        rows += [_row(label, who, b, a)
-                 for who, b, a in zip(("woman", "man"), before, scores["si_sdr"])]
-    return rows, mix, est_iva
+        rows += [_row(label, name, b, a)
+                 for name, b, a in zip(who, before, scores["si_sdr"])]
+    return rows, room
 
 
 def _test_scores(name):
@@ -188,26 +197,57 @@ def _conversation(model, sr, seconds=20):
     return Y, mix, est[perm[0]], masks[perm[0]]
 
 
-def _demo_figure(path, X, S, S_ica, ica_scores, ica_speakers, mix, V, V_hat, masks,
-                 mask_scores, mask_speakers, sr, hop, force):
+def _demo_figure(X, S, S_ica, ica_scores, ica_speakers, room, mix, V, V_hat, masks,
+                 mask_scores, mask_speakers, sr, hop):
+    """The demo's figure, one block per scene: FastICA on 3 microphones and
+    IVA in the room (top), the mask estimator on 1 microphone (bottom).
+
+    Every spectrogram is titled with the mixture, an estimate or a reference
+    and its voice; the room's IVA outputs are numbered as room_voice1.wav and
+    room_voice2.wav and drawn in the order of ``room["who"]``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .._files import atomic_write
     from ..plotting import plot_separation
 
-    fig = plt.figure(figsize=(20, 8.5), layout="constrained")
-    left, right = fig.subfigures(1, 2, width_ratios=[2, 3])
+    fig = plt.figure(figsize=(20, 15.5), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[8.5, 7])
+    ica_fig, room_fig = top.subfigures(1, 2, width_ratios=[2, 3])
     # the references at the scale of the estimates (SI-SDR ignores scale)
     S = S * (np.sum(S * S_ica, axis=1) / np.sum(S * S, axis=1))[:, None]
     plot_separation(X.T, S_ica, sr, references=S, scores=ica_scores,
-                    labels=ica_speakers, hop_length=hop, fig=left,
-                    title="FastICASeparator: 3 voices, 3 microphones")
+                    labels=ica_speakers, hop_length=hop, fig=ica_fig,
+                    title="FastICASeparator: 3 voices, 3 microphones, mixed "
+                    "without echo")
+    # the room: each voice as microphone 1 (index 0) hears it, against the
+    # IVA output matched to it
+    perm, who = np.asarray(room["perm"]), room["who"]
+    est = np.asarray(room["estimates"]).T[perm]              # (2, n), voice order
+    refs = np.asarray(room["images"])[:, :, 0]
+    refs = refs * (np.sum(refs * est, axis=1) / np.sum(refs * refs, axis=1))[:, None]
+    plot_separation(np.asarray(room["mixture"]).T, est, sr, references=refs,
+                    scores=room["si_sdr"], hop_length=hop, fig=room_fig,
+                    labels=[f"voice {k + 1} ({name})" for k, name in zip(perm, who)],
+                    reference_spectrograms=True,
+                    reference_titles=[f"reference: {name} as microphone 1 hears it"
+                                      for name in who],
+                    title="IVASeparator: 2 readers in a reverberant room (RT60 "
+                    "300 ms), 2 microphones 5 cm apart")
     plot_separation(mix, V_hat, sr, references=V, masks=masks, scores=mask_scores,
-                    labels=mask_speakers, hop_length=hop, fig=right,
-                    title="pretrained MaskEstimator: 2 voices, 1 microphone")
+                    labels=mask_speakers, hop_length=hop, fig=bottom,
+                    reference_spectrograms=True,
+                    title="pretrained MaskEstimator: 2 other readers talking at "
+                    "once, 1 microphone")
+    return fig
+
+
+def _save_figure(fig, path, force):
+    import matplotlib.pyplot as plt
+
+    from .._files import atomic_write
+
     try:
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80, format="png"),
                      overwrite=force)
