@@ -206,8 +206,7 @@ class _CausalTCNStepper:
     - each layer norm's scale and shift go into the linear step after it (the
       input 1x1 convolution, the depthwise taps, the res and skip 1x1
       convolutions); a matrix product's bias rides on a column of ones;
-    - the skip 1x1 convolutions of all blocks become one product at the end,
-      over the normalised activations of every block side by side;
+    - a block's res and skip 1x1 convolutions are one product;
     - PReLU is ``max(x, a x)`` (``min`` for ``a > 1``);
     - each depthwise convolution reads a tape of its (normalised) inputs that
       holds the history it needs before the new frames, so the state is not
@@ -230,7 +229,7 @@ class _CausalTCNStepper:
         self.n_freqs, self.width = w0.shape
         self.eps0 = net.norm.eps
         self.w0 = np.vstack([g0[:, None] * w0, be0 @ w0 + arr(net.inp.bias)]).astype(dt)
-        self.layers, skips = [], []
+        self.layers = []
         self.history = max([b.context for b in net.body] + [0])
         for b in net.body:
             hidden = b.inp.out_channels
@@ -249,9 +248,9 @@ class _CausalTCNStepper:
                 affine = (g1.astype(dt), be1.astype(dt))
             g2, be2 = arr(b.norm2.norm.weight), arr(b.norm2.norm.bias)
             w_res, w_skip = arr(b.res.weight[:, :, 0]).T, arr(b.skip.weight[:, :, 0]).T
-            res = np.vstack([g2[:, None] * w_res, be2 @ w_res + arr(b.res.bias)])
-            skips.append(np.vstack([g2[:, None] * w_skip,
-                                    be2 @ w_skip + arr(b.skip.bias)]))
+            w_out = np.hstack([w_res, w_skip])                   # (hidden, 2 C)
+            b_out = np.concatenate([arr(b.res.bias), arr(b.skip.bias)])
+            res = np.vstack([g2[:, None] * w_out, be2 @ w_out + b_out])
             tape = np.empty((self.history + self.max_frames, hidden), dtype=dt)
             tape[:self.history] = pad
             a1, a2 = b.act1.weight.item(), b.act2.weight.item()
@@ -261,7 +260,6 @@ class _CausalTCNStepper:
                 taps=[(back[j], taps[j].astype(dt)) for j in range(b.kernel_size)],
                 bias=bias.astype(dt), a2=a2, max2=np.maximum if a2 <= 1 else np.minimum,
                 eps2=b.norm2.norm.eps, res=res.astype(dt), hidden=hidden))
-        self.skip = np.vstack(skips).astype(dt) if skips else None   # (sum(hidden+1), C)
         self.a_skip = net.skip_act.weight.item()
         self.max_skip = np.maximum if self.a_skip <= 1 else np.minimum
         self.out = np.vstack([arr(net.out.weight).T, arr(net.out.bias)]).astype(dt)
@@ -300,16 +298,11 @@ class _CausalTCNStepper:
             self._y, self._d = np.empty((r, hid), dt), np.empty((r, hid), dt)
             self._t = np.empty((r, hid + 1), dt)
             self._t[:, -1] = 1
-            self._m, self._r = np.empty((r, 1), dt), np.empty((r, C), dt)
-            self._z = np.empty((r, sum(L["hidden"] + 1 for L in self.layers)), dt)
+            self._m, self._r = np.empty((r, 1), dt), np.empty((r, 2 * C), dt)
+            self._z = np.empty((r, hid + 1), dt)
+            self._z[:, -1] = 1
             self._s = np.empty((r, C + 1), dt)
             self._s[:, -1] = 1
-            at = 0
-            self._chunks = []
-            for L in self.layers:
-                self._z[:, at + L["hidden"]] = 1
-                self._chunks.append((at, at + L["hidden"]))
-                at += L["hidden"] + 1
         v = self._views.get(n)
         if v is None:
             f, h, s, z = self._f[:n], self._h[:n], self._s[:n], self._z[:n]
@@ -317,8 +310,8 @@ class _CausalTCNStepper:
                 f=f, fx=f[:, :-1], tf=self._tf[:n, :-1], tfx=self._tf[:n], h=h,
                 hx=h[:, :-1], y=self._y[:n], t=self._t[:n, :-1], tx=self._t[:n],
                 d=self._d[:n], m=self._m[:n],
-                r=self._r[:n], z=z, s=s, sx=s[:, :-1],
-                zc=[(z[:, a:b], z[:, a:b + 1]) for a, b in self._chunks])
+                r=self._r[:n], res=self._r[:n, :self.width],
+                skip=self._r[:n, self.width:], z=z[:, :-1], zx=z, s=s, sx=s[:, :-1])
         return v
 
     def __call__(self, features):
@@ -334,61 +327,59 @@ class _CausalTCNStepper:
                 L["tape"][:self.history] = L["tape"][self.pos - self.history:self.pos]
             self.pos = self.history
         p, v = self.pos, self._buffers(n)
-        mul, add, sub, div, sqrt, matmul = (np.multiply, np.add, np.subtract,
-                                            np.divide, np.sqrt, np.matmul)
+        # np.dot where the output is contiguous (less overhead than matmul)
+        mul, add, sub, div, sqrt, dot = (np.multiply, np.add, np.subtract, np.divide,
+                                         np.sqrt, np.dot)
         m, t, tx, y, d, r = v["m"], v["t"], v["tx"], v["y"], v["d"], v["r"]
+        z, zx, mean = v["z"], v["zx"], self._mean_h
         # input layer norm (its affine is in w0), then the 1x1 convolution
-        fx, tf, mean = v["fx"], v["tf"], self._mean_h
-        mean_f = self._mean_f
-        matmul(x, mean_f, out=m)
+        fx, tf = v["fx"], v["tf"]
+        dot(x, self._mean_f, out=m)
         sub(x, m, out=fx)
         mul(fx, fx, out=tf)
-        matmul(v["tfx"], self._var_f, out=m)              # variance + eps
+        dot(v["tfx"], self._var_f, out=m)                 # variance + eps
         sqrt(m, out=m)
         div(fx, m, out=fx)
-        h, hx = v["h"], v["hx"]
-        matmul(v["f"], self.w0, out=hx)
-        for (w_in, a1, max1, var1, tape, affine, taps, bias, a2, max2, var2, res), (
-                zc, zcx) in zip(self._steps, v["zc"]):
-            matmul(h, w_in, out=y)
-            mul(y, a1, out=t)
+        h, hx, sx = v["h"], v["hx"], v["sx"]
+        np.matmul(v["f"], self.w0, out=hx)
+        sx[...] = 0
+        res, skip = v["res"], v["skip"]
+        for (w_in, a1, max1, var1, tape, affine, taps, bias, a2, max2, var2,
+             w_out) in self._steps:
+            dot(h, w_in, out=y)                           # 1x1 conv (bias in w_in)
+            mul(y, a1, out=t)                             # PReLU
             max1(y, t, out=y)
-            matmul(y, mean, out=m)
+            dot(y, mean, out=m)                           # layer norm, to the tape
             sub(y, m, out=y)
             mul(y, y, out=t)
-            matmul(tx, var1, out=m)
-
+            dot(tx, var1, out=m)
             sqrt(m, out=m)
-            div(y, m, out=tape[p:p + n])
+            new = tape[p:p + n]
+            div(y, m, out=new)
             if affine is not None:
-                mul(tape[p:p + n], affine[0], out=tape[p:p + n])
-                add(tape[p:p + n], affine[1], out=tape[p:p + n])
-            (back, w), *rest = taps
+                mul(new, affine[0], out=new)
+                add(new, affine[1], out=new)
+            (back, w), *rest = taps                       # depthwise dilated conv
             mul(tape[p - back:p - back + n], w, out=d)
             for back, w in rest:
                 mul(tape[p - back:p - back + n], w, out=t)
                 add(d, t, out=d)
             add(d, bias, out=d)
-            mul(d, a2, out=t)
+            mul(d, a2, out=t)                             # PReLU
             max2(d, t, out=d)
-            matmul(d, mean, out=m)
+            dot(d, mean, out=m)                           # layer norm
             sub(d, m, out=d)
             mul(d, d, out=t)
-            matmul(tx, var2, out=m)
-
+            dot(tx, var2, out=m)
             sqrt(m, out=m)
-            div(d, m, out=zc)
-            matmul(zcx, res, out=r)
-            add(hx, r, out=hx)
+            div(d, m, out=z)
+            dot(zx, w_out, out=r)                         # res and skip 1x1 convs
+            add(hx, res, out=hx)
+            add(sx, skip, out=sx)
         self.pos += n
-        sx = v["sx"]
-        if self.skip is None:
-            sx[...] = 0
-        else:
-            matmul(v["z"], self.skip, out=sx)
-        mul(sx, self.a_skip, out=r)
-        self.max_skip(sx, r, out=sx)
-        logits = matmul(v["s"], self.out).reshape(n, self.n_sources, -1)
+        mul(sx, self.a_skip, out=res)
+        self.max_skip(sx, res, out=sx)
+        logits = np.matmul(v["s"], self.out).reshape(n, self.n_sources, -1)
         if self.softmax:
             logits -= logits.max(axis=1, keepdims=True)
             e = np.exp(logits, out=logits)
