@@ -3,9 +3,11 @@
 1. **Compute**, one thread: every streaming separator processes 20 s of
    audio block by block (blocks of 4, 8 and 16 ms), timing each
    ``process`` call: median, 99th percentile and worst per-block time, and
-   the real-time factor (total compute / audio duration). Separators: the
-   shipped causal TCN models (8, 16, 32 ms STFT windows) on a mono mixture,
-   and online AuxIVA on a 2-microphone room recording.
+   the real-time factor (total compute / audio duration), in wall-clock
+   time and in the process's CPU time (``cpu_*``: without the time other
+   processes hold the core). Separators: the shipped causal TCN models (8,
+   16, 32 ms STFT windows) on a mono mixture, and online AuxIVA on a
+   2-microphone room recording.
 2. **Quality against latency**: SI-SDRi of the *streamed* output (8 ms
    blocks, concatenated and shifted by the latency) on 4 s mixtures of two
    speech8k **test** speakers (the construction of bench_speech8k.py, the
@@ -21,27 +23,92 @@
    half alone.
 
     python benchmarks/bench_streaming.py ../shared/data/speech8k
+
+``--compare REV`` also times the causal models with the TCN stepper and the
+block streamer of git revision REV (``sksep/nn/_modules.py`` and
+``sksep/streaming.py`` as they were there), fed the same blocks in turn with
+the current ones, so that a loaded machine slows both alike; ``--sections
+compute`` runs the first section only:
+
+    python benchmarks/bench_streaming.py --compare HEAD~2 --sections compute
 """
 
 import argparse
+import contextlib
+import importlib.util
 import json
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 SR = 8000
 
 
-def time_blocks(stream, x, block):
-    times = []
-    for start in range(0, x.shape[0], block):
-        t0 = time.perf_counter()
-        stream.process(x[start:start + block])
-        times.append(time.perf_counter() - t0)
-    stream.flush()
-    t = np.array(times) * 1000
-    return {"median_ms": float(np.median(t)), "p99_ms": float(np.percentile(t, 99)),
-            "worst_ms": float(t.max()), "rtf": float(t.sum() / 1000 / (x.shape[0] / SR))}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def time_blocks(streams, x, block):
+    """Per-block times of each stream, fed the same blocks in turn (the
+    order rotates), so that they share the machine's load alike: wall-clock
+    (what a live stream sees) and the process's CPU time (what the code
+    costs, without the time other processes hold the core on a loaded
+    machine)."""
+    times = [[] for _ in streams]
+    cpu = [[] for _ in streams]
+    for k, start in enumerate(range(0, x.shape[0], block)):
+        for i in np.roll(np.arange(len(streams)), k):
+            c0, t0 = time.process_time(), time.perf_counter()
+            streams[i].process(x[start:start + block])
+            t1, c1 = time.perf_counter(), time.process_time()
+            times[i].append(t1 - t0)
+            cpu[i].append(c1 - c0)
+    rows, seconds = [], x.shape[0] / SR
+    for stream, t, c in zip(streams, times, cpu):
+        stream.flush()
+        t, c = np.array(t) * 1000, np.array(c) * 1000
+        rows.append({"median_ms": float(np.median(t)),
+                     "p99_ms": float(np.percentile(t, 99)), "worst_ms": float(t.max()),
+                     "rtf": float(t.sum() / 1000 / seconds),
+                     "cpu_median_ms": float(np.median(c)),
+                     "cpu_p99_ms": float(np.percentile(c, 99)),
+                     "cpu_rtf": float(c.sum() / 1000 / seconds)})
+    return rows
+
+
+def code_at(rev):
+    """A context manager that builds streamers with the TCN stepper and the
+    BlockStreamer of git revision ``rev``."""
+    import sksep.nn._modules
+    import sksep.streaming
+
+    old = {}
+    for path, package in (("sksep/nn/_modules.py", "sksep.nn"),
+                          ("sksep/streaming.py", "sksep")):
+        text = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout
+        file = Path(tempfile.mkdtemp()) / Path(path).name
+        file.write_text(text)
+        spec = importlib.util.spec_from_file_location(f"{package}._at_rev", file)
+        module = importlib.util.module_from_spec(spec)
+        module.__package__ = package
+        spec.loader.exec_module(module)
+        old[path] = module
+
+    @contextlib.contextmanager
+    def patched():
+        net, eng = sksep.nn._modules.MaskNet, sksep.streaming
+        saved = net._tcn_stepper, eng.BlockStreamer
+        net._tcn_stepper = old["sksep/nn/_modules.py"].MaskNet._tcn_stepper
+        eng.BlockStreamer = old["sksep/streaming.py"].BlockStreamer
+        try:
+            yield
+        finally:
+            net._tcn_stepper, eng.BlockStreamer = saved
+
+    return patched
 
 
 def streamed(stream, x, block):
@@ -55,6 +122,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default="../shared/data/speech8k")
     parser.add_argument("--n-mixtures", type=int, default=100)
+    parser.add_argument("--compare", default=None, metavar="REV",
+                        help="also time the causal models with the code of this revision")
+    parser.add_argument("--sections", default="all", choices=["all", "compute"])
     args = parser.parse_args()
     import torch
     from threadpoolctl import threadpool_limits
@@ -75,19 +145,31 @@ def main():
     room, images = make_room_mixture(S, SR, n_mics=2, mic_spacing=0.05, rt60=0.3,
                                      random_state=0)
     iva_stft = STFTTransformer(n_fft=1024, hop_length=256)
+    old_code = code_at(args.compare) if args.compare else None
     with threadpool_limits(1):
         print("== compute per block, 1 thread")
         for block_ms in (4, 8, 16):
             block = block_ms * SR // 1000
             for name in causal:
-                row = time_blocks(load(name).streamer(), mono.astype(np.float32), block)
-                print(json.dumps({"separator": name, "block_ms": block_ms,
-                                  **{k: round(v, 3) for k, v in row.items()}}), flush=True)
-            row = time_blocks(IVASeparator(stft=iva_stft).streamer(2, forgetting=0.96),
-                              room, block)
+                model = load(name)
+                streams, codes = [model.streamer()], ["current"]
+                if old_code is not None:
+                    with old_code():
+                        streams.append(model.streamer())
+                    codes.append(args.compare)
+                rows = time_blocks(streams, mono.astype(np.float32), block)
+                for code, row in zip(codes, rows):
+                    print(json.dumps({"separator": name, "block_ms": block_ms,
+                                      **({"code": code} if old_code else {}),
+                                      **{k: round(v, 3) for k, v in row.items()}}),
+                          flush=True)
+            (row,) = time_blocks([IVASeparator(stft=iva_stft).streamer(
+                2, forgetting=0.96)], room, block)
             print(json.dumps({"separator": "online IVA (2 mics, 128 ms window)",
                               "block_ms": block_ms,
                               **{k: round(v, 3) for k, v in row.items()}}), flush=True)
+        if args.sections == "compute":
+            return
 
         print("== quality against latency (streamed, 8 ms blocks)")
         X, Y, same = test_mixtures(args.data, n=args.n_mixtures)
