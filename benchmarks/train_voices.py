@@ -302,10 +302,20 @@ CRITERIA = {
 }
 
 
-def lr_at(args, minutes):
-    warm = min(1.0, minutes / max(args.warmup_minutes, 1e-9))
+def lr_at(args, minutes, warm_from=0.0):
+    """Cosine decay over ``--hours``, after a linear warm-up of
+    ``--warmup-minutes`` from ``warm_from`` (where a fresh optimizer began)."""
+    warm = min(1.0, (minutes - warm_from) / max(args.warmup_minutes, 1e-9))
     t = min(minutes / (args.hours * 60), 1.0)
     return args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _path_of(init):
+    """A model name's shipped file, or the path given."""
+    from sksep.pretrained import list_models
+
+    registry = list_models()
+    return OUT / registry[init]["file"] if init in registry else Path(init)
 
 
 def atomic_torch_save(obj, path):
@@ -344,6 +354,18 @@ def train(args):
             progress["best"] = CRITERIA[args.criterion](progress["best_scores"])
         print(f"resumed {state_path}: step {progress['step']}, "
               f"{progress['minutes']:.1f} min, best {progress['best']:.2f} dB", flush=True)
+    else:
+        # a fresh machine: continue the run recorded in the committed model
+        # file (its weights and progress; the optimizer starts afresh and
+        # warms up again)
+        meta = torch.load(_path_of(args.init), map_location="cpu",
+                          weights_only=True).get("metadata", {})
+        if "step" in meta.get("progress", {}):
+            progress.update(meta["progress"])
+            progress.setdefault("history", [])
+            progress["warm_from"] = progress["minutes"]
+            print(f"continuing the run recorded in {args.init}: step {progress['step']}, "
+                  f"{progress['minutes']:.1f} min (fresh optimizer)", flush=True)
     progress["criterion"] = args.criterion
     criterion = CRITERIA[args.criterion]
     print(f"machine: {machine}; device {device}; threads {args.threads}; "
@@ -399,7 +421,7 @@ def train(args):
             args.max_steps is None or progress["step"] < args.max_steps):
         rng = np.random.default_rng([args.seed, progress["step"]])
         mix, refs = training_batch(rng, voices, noises, args)
-        lr = lr_at(args, minutes_done())
+        lr = lr_at(args, minutes_done(), progress.get("warm_from", 0.0))
         for g in opt.param_groups:
             g["lr"] = lr
         x = torch.from_numpy(mix).to(device)

@@ -129,3 +129,16 @@ def test_training_mixtures_are_reproducible_and_varied(tv, data):
     # the mixture holds the voices (plus, sometimes, noise)
     residual = mix - refs.sum(1)
     assert np.all(np.sum(residual**2, -1) < np.sum(mix**2, -1))
+
+
+def test_a_fresh_machine_continues_from_the_committed_model_file(tv, data, init, tmp_path):
+    """Only the exported model file travels between machines (the optimizer
+    state lives in a git-ignored folder): a run started from it continues
+    its step count and wall time instead of starting over."""
+    _run(tv, data, init, tmp_path / "first", 3)
+    best = tmp_path / "first" / "tiny.best.pt"
+    recorded = torch.load(best, weights_only=True)["metadata"]["progress"]
+    later = _run(tv, data, best, tmp_path / "fresh", recorded["step"] + 2)
+    assert later["progress"]["step"] == recorded["step"] + 2
+    assert later["progress"]["minutes"] > recorded["minutes"]
+    assert later["progress"]["warm_from"] == recorded["minutes"]
