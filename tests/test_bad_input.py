@@ -423,6 +423,7 @@ EXEMPT = {
     "FSDD_SPEAKERS": "a constant", "SPEECH8K_SPLITS": "a constant",
     "BSSEvalResult": "the result type of bss_eval, built by it",
     "SksepVersionWarning": "a warning class",
+    "ModelRegistry": "the dict list_models returns, built by it",
     "list_models": "takes no arguments",
     # the torch layer: modules and losses that the estimators build and call
     # on tensors they made; they do not check their input (a wrong shape

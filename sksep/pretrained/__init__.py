@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .._persistence import SksepVersionWarning
 
-__all__ = ["SksepVersionWarning", "list_models", "load", "save"]
+__all__ = ["ModelRegistry", "SksepVersionWarning", "list_models", "load", "save"]
 
 FORMAT_VERSION = 1
 _DATA = "data"
@@ -42,15 +42,32 @@ def _registry():
         return json.load(fh)
 
 
+class ModelRegistry(dict):
+    """The shipped models: a plain ``dict`` (name -> entry) that prints as
+    a table (name, what it separates, rate, latency, test figure, license)."""
+
+    def __repr__(self):
+        from ._table import models_table
+
+        return models_table(self)
+
+    def _repr_pretty_(self, printer, cycle):  # IPython
+        printer.text(repr(self))
+
+
 def list_models():
     """Shipped pretrained models and their measured quality.
 
     Returns
     -------
-    models : dict
-        Model name -> description, with ``"file"``, ``"estimator"``,
-        ``"sample_rate"``, ``"n_sources"`` and ``"metrics"`` (SI-SDR
-        improvements in dB on 0 dB test mixtures).
+    models : ModelRegistry
+        A ``dict``: model name -> description, with ``"file"``,
+        ``"estimator"``, ``"sample_rate"``, ``"n_sources"``, ``"headline"``
+        and ``"metrics"`` (SI-SDR improvements in dB on test speakers,
+        each corpus and condition on its own: for the speech8k models the
+        LibriSpeech and the speechocean762 test readers, clean, in noise,
+        in conversations and one voice alone). It prints as a table, as
+        ``sksep models`` does.
 
     See Also
     --------
@@ -65,8 +82,10 @@ def list_models():
      'speech8k-2voices-causal-8ms', 'speech8k-2voices-cnn']
     >>> list_models()["speech8k-2voices"]["sample_rate"]
     8000
+    >>> print(repr(list_models()).splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
+    name                          separates                          rate   latency  test SI-SDRi                   license
     """
-    return _registry()
+    return ModelRegistry(_registry())
 
 
 def _resolve(name_or_path):
