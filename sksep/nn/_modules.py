@@ -199,9 +199,10 @@ class _CausalTCNStepper:
     """A causal TCN (``MaskNet(kind='causal-tcn')``) frame by frame, in NumPy.
 
     A live block brings a few frames, so what costs is the number of array
-    operations (about a microsecond each), not the arithmetic. Every call runs
-    each layer once on all the frames it brings, in preallocated buffers, and
-    the affine steps are folded into the matrices ahead of time:
+    operations (about a microsecond each) and reading the weights (float32
+    halves it), more than the arithmetic. Every call runs each layer once on
+    all the frames it brings, in preallocated buffers, and the affine steps
+    are folded into the matrices ahead of time:
 
     - each layer norm's scale and shift go into the linear step after it (the
       input 1x1 convolution, the depthwise taps, the res and skip 1x1
@@ -209,14 +210,15 @@ class _CausalTCNStepper:
     - a block's res and skip 1x1 convolutions are one product;
     - PReLU is ``max(x, a x)`` (``min`` for ``a > 1``);
     - each depthwise convolution reads a tape of its (normalised) inputs that
-      holds the history it needs before the new frames, so the state is not
-      copied per call; the tape starts with the values that the offline
-      convolution's zero padding becomes once the norm's affine is folded.
+      holds the history it needs before the new frames, so the state is
+      copied once every ``max_frames`` frames, not per call; the tape starts
+      with the values that the offline convolution's zero padding becomes
+      once the norm's affine is folded.
 
     ``dtype`` is the dtype of the arithmetic (the folding is done in float64).
     """
 
-    max_frames = 256     # frames per pass; longer calls are split (causal)
+    max_frames = 64      # frames per pass; longer calls are split (causal)
 
     def __init__(self, net, dtype=np.float64):
         def arr(t):
@@ -230,7 +232,6 @@ class _CausalTCNStepper:
         self.eps0 = net.norm.eps
         self.w0 = np.vstack([g0[:, None] * w0, be0 @ w0 + arr(net.inp.bias)]).astype(dt)
         self.layers = []
-        self.history = max([b.context for b in net.body] + [0])
         for b in net.body:
             hidden = b.inp.out_channels
             w_in = np.vstack([arr(b.inp.weight[:, :, 0]).T, arr(b.inp.bias)])
@@ -251,12 +252,13 @@ class _CausalTCNStepper:
             w_out = np.hstack([w_res, w_skip])                   # (hidden, 2 C)
             b_out = np.concatenate([arr(b.res.bias), arr(b.skip.bias)])
             res = np.vstack([g2[:, None] * w_out, be2 @ w_out + b_out])
-            tape = np.empty((self.history + self.max_frames, hidden), dtype=dt)
-            tape[:self.history] = pad
+            # the last `context` frames, then room for max_frames new ones
+            tape = np.empty((b.context + self.max_frames, hidden), dtype=dt)
+            tape[:b.context] = pad
             a1, a2 = b.act1.weight.item(), b.act2.weight.item()
             self.layers.append(dict(
                 w_in=w_in.astype(dt), a1=a1, max1=np.maximum if a1 <= 1 else np.minimum,
-                eps1=b.norm1.norm.eps, affine=affine, tape=tape,
+                eps1=b.norm1.norm.eps, affine=affine, tape=tape, context=b.context,
                 taps=[(back[j], taps[j].astype(dt)) for j in range(b.kernel_size)],
                 bias=bias.astype(dt), a2=a2, max2=np.maximum if a2 <= 1 else np.minimum,
                 eps2=b.norm2.norm.eps, res=res.astype(dt), hidden=hidden))
@@ -275,12 +277,13 @@ class _CausalTCNStepper:
             L["var1"] = np.vstack([self._mean_h, [[L.pop("eps1")]]]).astype(dt)
             L["var2"] = np.vstack([self._mean_h, [[L.pop("eps2")]]]).astype(dt)
         self._steps = [tuple(L[k] for k in (
-            "w_in", "a1", "max1", "var1", "tape", "affine", "taps", "bias", "a2",
+            "w_in", "a1", "max1", "var1", "tape", "context", "affine", "taps", "bias",
+            "a2",
             "max2", "var2", "res")) for L in self.layers]
         from scipy.special import expit
 
         self._expit = expit
-        self.pos = self.history          # where the next frames go on the tapes
+        self.pos = 0        # frames on the tapes after their history
         self._rows, self._views = 0, {}
 
     def _buffers(self, n):
@@ -322,10 +325,11 @@ class _CausalTCNStepper:
                                    for i in range(0, n, self.max_frames)], axis=1)
         if n == 0:
             return np.zeros((self.n_sources, 0, self.n_freqs), self.dtype)
-        if self.pos + n > self.history + self.max_frames:      # rewind the tapes
+        if self.pos + n > self.max_frames:          # keep the history, drop the rest
             for L in self.layers:
-                L["tape"][:self.history] = L["tape"][self.pos - self.history:self.pos]
-            self.pos = self.history
+                c = L["context"]
+                L["tape"][:c] = L["tape"][self.pos:self.pos + c]
+            self.pos = 0
         p, v = self.pos, self._buffers(n)
         # np.dot where the output is contiguous (less overhead than matmul)
         mul, add, sub, div, sqrt, dot = (np.multiply, np.add, np.subtract, np.divide,
@@ -344,7 +348,7 @@ class _CausalTCNStepper:
         np.matmul(v["f"], self.w0, out=hx)
         sx[...] = 0
         res, skip = v["res"], v["skip"]
-        for (w_in, a1, max1, var1, tape, affine, taps, bias, a2, max2, var2,
+        for (w_in, a1, max1, var1, tape, c, affine, taps, bias, a2, max2, var2,
              w_out) in self._steps:
             dot(h, w_in, out=y)                           # 1x1 conv (bias in w_in)
             mul(y, a1, out=t)                             # PReLU
@@ -354,15 +358,16 @@ class _CausalTCNStepper:
             mul(y, y, out=t)
             dot(tx, var1, out=m)
             sqrt(m, out=m)
-            new = tape[p:p + n]
+            q = c + p                                     # the new frames' row
+            new = tape[q:q + n]
             div(y, m, out=new)
             if affine is not None:
                 mul(new, affine[0], out=new)
                 add(new, affine[1], out=new)
             (back, w), *rest = taps                       # depthwise dilated conv
-            mul(tape[p - back:p - back + n], w, out=d)
+            mul(tape[q - back:q - back + n], w, out=d)
             for back, w in rest:
-                mul(tape[p - back:p - back + n], w, out=t)
+                mul(tape[q - back:q - back + n], w, out=t)
                 add(d, t, out=d)
             add(d, bias, out=d)
             mul(d, a2, out=t)                             # PReLU
