@@ -64,6 +64,62 @@ def test_help_lists_every_subcommand(tmp_path):
         assert command in res.stdout
 
 
+def _rescore_demo_wavs(out):
+    """{(method, voice): (SI-SDR of the mixture WAV, of the voice's WAV, the
+    most 16-bit rounding of the voice's WAV can lower it)} for the demo's
+    WAVs in ``out``, against references rebuilt from the shipped data as the
+    demo describes them (same seeds)."""
+    from sksep.datasets import load_speech_demo, make_conversation, make_room_mixture
+    from sksep.metrics import image_scores, si_sdr
+
+    def wav(name):
+        return read_audio(out / name, dtype="float64")[0]
+
+    def rounding(score, name):
+        """dB lost to rounding noise (step 2**-15, power step**2 / 12) added
+        to a WAV whose float version scored ``score``."""
+        power = np.mean(wav(name) ** 2)
+        return 10 * np.log10(1 + 10 ** (score / 10) * 2.0**-30 / 12 / power)
+
+    scores = {}
+    # three FSDD speakers, all their digits in a row, cut to the shortest;
+    # microphone 1 of the 3-channel mixture is the "before"
+    fsdd = load_demo()
+    speakers = ["george", "jackson", "theo"]
+    S = [np.concatenate([w for w, s in zip(fsdd.waveforms, fsdd.speaker) if s == sp])
+         for sp in speakers]
+    n = min(len(v) for v in S)
+    mic = wav("ica_mixture.wav")[:, 0]
+    for sp, s in zip(speakers, S):
+        after = si_sdr(s[:n], wav(f"ica_{sp}.wav")[:, 0], zero_mean=True)
+        scores["ICA, 3 mics", sp] = (si_sdr(s[:n], mic, zero_mean=True), after,
+                                     rounding(after, f"ica_{sp}.wav"))
+    # the second woman and second man of load_speech_demo, 10 s, in a room
+    # (RT60 300 ms, 2 microphones 5 cm apart, seed 0): microphone 1's images
+    speech = load_speech_demo()
+    pair = [int(np.flatnonzero(speech.sex == sex)[1]) for sex in ("F", "M")]
+    V = np.stack([speech.waveforms[k][:10 * SR] for k in pair], axis=1)
+    _, images = make_room_mixture(V, SR, n_mics=2, mic_spacing=0.05, rt60=0.3,
+                                  random_state=0)
+    est = np.stack([wav(f"room_voice{k}.wav")[:, 0] for k in (1, 2)], axis=1)
+    room = image_scores(images, est, mixture=wav("room_mixture.wav"))
+    for k, who in enumerate(("woman", "man")):
+        after = room["si_sdr"][k]
+        scores["IVA, room, 2 mics", who] = (
+            after - room["si_sdr_improvement"][k], after,
+            rounding(after, f"room_voice{room['perm'][k] + 1}.wav"))
+    # the first woman and first man in a 20 s conversation (seed 0), one mic
+    pair = [int(np.flatnonzero(speech.sex == sex)[0]) for sex in ("F", "M")]
+    _, Y = make_conversation([[speech.waveforms[k]] for k in pair], n_times=20 * SR,
+                             random_state=0)
+    mix = wav("mask_mixture.wav")[:, 0]
+    for who, y in zip(("woman", "man"), Y):
+        after = si_sdr(y, wav(f"mask_{who}.wav")[:, 0])
+        scores["pretrained mask, 1 mic", who] = (si_sdr(y, mix), after,
+                                                 rounding(after, f"mask_{who}.wav"))
+    return scores
+
+
 def test_demo_writes_wavs_and_figure_and_prints_scores(tmp_path):
     res = sksep("demo", "--out", "demo", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -89,6 +145,17 @@ def test_demo_writes_wavs_and_figure_and_prints_scores(tmp_path):
     # in the room, IVA separates and instantaneous ICA does not
     assert min(gains["IVA, room, 2 mics"]) > 3
     assert np.mean(gains["IVA, room, 2 mics"]) > np.mean(gains["ICA, room, 2 mics"]) + 5
+    # the WAVs it wrote score what it printed: references rebuilt as the demo
+    # says it builds them (its ICA estimates in the room are not written)
+    # within 0.1 dB, plus what rounding a quiet output to 16 bits can cost
+    # (ica_theo.wav peaks at -32 dBFS: 37.37 dB read back against 37.5 printed)
+    printed = {(m, v): (float(b), float(a)) for m, v, b, a, _ in rows}
+    rescored = _rescore_demo_wavs(out)
+    assert len(rescored) == 7
+    for key, (before, after, rounding) in rescored.items():
+        assert abs(before - printed[key][0]) < 0.1, (key, before, printed[key])
+        assert abs(after - printed[key][1]) < 0.1 + rounding, (key, after, rounding,
+                                                              printed[key])
     # a second run touches nothing without --force
     before = snapshot(out)
     again = sksep("demo", "--out", "demo", cwd=tmp_path)
