@@ -17,8 +17,10 @@ SR = 8000
 @pytest.fixture(scope="module")
 def noise8k_home():
     """The local noise8k folder, or a skip saying why."""
+    from conftest import skip_or_fail
+
     if not (NOISE8K / "files.csv").is_file():
-        pytest.skip(
+        skip_or_fail(
             f"noise8k not found at {NOISE8K} (set SKSEP_NOISE8K to the folder "
             "holding files.csv)."
         )

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import require
 
 from sksep import FastICASeparator
 from sksep.datasets import load_speech_demo
@@ -34,7 +35,7 @@ def noise(speech):
 
 
 def test_stoi_is_one_for_clean_speech_and_low_for_noise(speech, noise):
-    pytest.importorskip("pystoi")
+    require("pystoi")
     clean = stoi(speech, speech, SR)
     assert clean.shape == (2,) and np.all(clean > 0.999)
     assert stoi(speech[0], 5 * speech[0], SR) > 0.999  # gain is free
@@ -45,7 +46,7 @@ def test_stoi_is_one_for_clean_speech_and_low_for_noise(speech, noise):
 
 
 def test_stoi_is_vectorised_over_leading_axes_and_time_axis(speech, noise):
-    pytest.importorskip("pystoi")
+    require("pystoi")
     estimates = np.stack([speech, speech + noise, noise])  # (3, 2, n_times)
     scores = stoi(speech, estimates, SR)  # the reference broadcasts
     assert scores.shape == (3, 2)
@@ -58,11 +59,11 @@ def test_stoi_is_vectorised_over_leading_axes_and_time_axis(speech, noise):
 
 
 def test_pesq_orders_clean_above_noisy(speech, noise):
-    pytest.importorskip("pesq")
+    require("pesq")
     scores = pesq(speech[0], [speech[0], speech[0] + 0.1 * noise[0],
                               speech[0] + noise[0]], SR)
     assert scores[0] > 4.0 and scores[0] > scores[1] > scores[2]
-    librosa = pytest.importorskip("librosa")
+    import librosa
     wide = librosa.resample(speech[0], orig_sr=SR, target_sr=16000)
     noise16 = np.random.default_rng(1).standard_normal(wide.size) * wide.std()
     clean16, noisy16 = pesq(wide, [wide, wide + 0.3 * noise16], 16000)  # wide band
@@ -77,7 +78,7 @@ def test_pesq_refuses_rates_and_modes_it_does_not_define(speech):
         pesq(speech[0], speech[0], SR, mode="wb")
     with pytest.raises(ValueError, match="mode must be"):
         pesq(speech[0], speech[0], SR, mode="wide")
-    pytest.importorskip("pesq")
+    require("pesq")
     with pytest.raises(ValueError, match="1/4 of a second"):
         pesq(speech[0, :800], speech[0, :800], SR)
 
@@ -108,7 +109,7 @@ def test_missing_extra_says_how_to_install_it(monkeypatch, speech, package, call
 
 
 def test_stoi_scorer_in_a_grid_search_picks_the_separating_parameters(speech):
-    pytest.importorskip("pystoi")
+    require("pystoi")
     from sklearn.model_selection import GridSearchCV, KFold
 
     S = speech.T
@@ -127,7 +128,7 @@ def test_stoi_scorer_in_a_grid_search_picks_the_separating_parameters(speech):
 
 
 def test_stoi_scorer_leaves_a_silent_source_out_with_one_warning(speech):
-    pytest.importorskip("pystoi")
+    require("pystoi")
     S = np.c_[speech[0], np.zeros(speech.shape[1])]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
