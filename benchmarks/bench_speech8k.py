@@ -262,6 +262,8 @@ def main():
                              "of an earlier run (its 'name {json}' lines) instead "
                              "of measuring")
     args = parser.parse_args()
+    if args.from_log and not args.write_registry:
+        parser.error("--from-log only serves --write-registry: give both")
     if args.from_log:
         results = {}
         for line in Path(args.from_log).read_text().splitlines():

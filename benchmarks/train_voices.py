@@ -349,9 +349,6 @@ def train(args):
         module.load_state_dict(state["module"])
         opt.load_state_dict(state["optimizer"])
         progress = state["progress"]
-        if progress.get("criterion", "libri") != args.criterion and "best_scores" in progress:
-            # the saved best network, scored by the criterion now in force
-            progress["best"] = CRITERIA[args.criterion](progress["best_scores"])
         print(f"resumed {state_path}: step {progress['step']}, "
               f"{progress['minutes']:.1f} min, best {progress['best']:.2f} dB", flush=True)
     else:
@@ -366,6 +363,9 @@ def train(args):
             progress["warm_from"] = progress["minutes"]
             print(f"continuing the run recorded in {args.init}: step {progress['step']}, "
                   f"{progress['minutes']:.1f} min (fresh optimizer)", flush=True)
+    if progress.get("criterion", "libri") != args.criterion and "best_scores" in progress:
+        # the saved best network, scored by the criterion now in force
+        progress["best"] = CRITERIA[args.criterion](progress["best_scores"])
     progress["criterion"] = args.criterion
     criterion = CRITERIA[args.criterion]
     print(f"machine: {machine}; device {device}; threads {args.threads}; "
@@ -386,14 +386,20 @@ def train(args):
         scores = {k: round(si_sdri(module, *v, device), 3) if isinstance(v, tuple)
                   else round(alone_gap(module, v, device), 3) for k, v in valid.items()}
         step, minutes = progress["step"], minutes_done()
-        improved = criterion(scores) > progress["best"]
+        history = progress.get("history") or [scores]
+        progress.setdefault("start_scores", {"libri": history[0]["libri"]})
+        # a better criterion does not count if clean LibriSpeech separation
+        # fell more than --clean-tolerance below where the run started
+        clean_ok = scores["libri"] >= progress["start_scores"]["libri"] - args.clean_tolerance
+        improved = criterion(scores) > progress["best"] and clean_ok
         progress["history"].append({"step": step, "minutes": round(minutes, 1),
                                     "loss": round(running / max(n_run, 1), 3), **scores})
         print(f"step {step:7d}  {minutes:7.1f} min  lr {lr:.2e}  train {-running / max(n_run, 1):6.2f} dB  "
               f"valid libri {scores['libri']:6.2f}  so {scores['so']:6.2f}  "
               f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}  "
               f"alone gap {scores['libri-alone']:5.1f}/{scores['so-alone']:5.1f} dB"
-              f"{'  *' if improved else ''}", flush=True)
+              f"{'  *' if improved else '' if clean_ok else '  (clean below start)'}",
+              flush=True)
         if improved:
             progress["best"] = criterion(scores)
             progress["best_step"] = step
@@ -490,7 +496,10 @@ def main(argv=None):
                    help="valid mixtures per corpus")
     p.add_argument("--minutes", type=float, default=None,
                    help="stop this run after this many minutes")
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--clean-tolerance", type=float, default=0.25,
+                   help="dB the clean LibriSpeech valid SI-SDRi may fall below the "
+                        "run's start for a network to be kept as the best")
     p.add_argument("--criterion", choices=sorted(CRITERIA), default="libri+noise",
                    help="model selection on valid: the LibriSpeech readers clean, "
                         "or the mean of clean and in noise")
