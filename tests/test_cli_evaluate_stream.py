@@ -265,3 +265,17 @@ def test_stream_reports_late_blocks_from_the_command_line(tmp_path):
     assert re.search(r"^(late: \d+ of 63 blocks took longer|on time: none of the 63 "
                      r"blocks took longer) than the block \(8\.0 ms\)", res.stdout,
                      flags=re.M), res.stdout
+
+
+@pytest.mark.parametrize("model, says", [
+    ("speech8k-2voices", "--model speech8k-2voices cannot stream: it looks ahead"),
+    ("bad.pt", "is not an sksep model file"),
+])
+def test_stream_refuses_a_model_it_cannot_stream_in_one_line(tmp_path, model, says):
+    write_audio(tmp_path / "call.wav", np.zeros((8000, 1), np.float32), 8000)
+    (tmp_path / "bad.pt").write_text("not a model")
+    res = sksep("stream", "call.wav", "-o", "out", "--model", model, cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.startswith("sksep stream: error:") and says in res.stderr
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists()

@@ -44,15 +44,23 @@ def cmd_stream(args):
         what = f"online IVA, {n_channels} microphones"
         x, block_sr = data, sr
     else:
-        from ..pretrained import load
+        from .._separate import load_model
 
         name = args.model or STREAM_MODEL
         try:
-            model = load(name)
-            stream = model.streamer()
+            model = load_model(name)
         except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        model_sr = getattr(model, "sample_rate_", None) or sr
+        try:
+            stream = model.streamer()
+        except (ValueError, AttributeError) as exc:
+            raise CommandError(
+                f"--model {name} cannot stream: it looks ahead in time; stream with "
+                "a causal model (--model speech8k-2voices-causal-8ms, -16ms or "
+                "-32ms, or one trained with a causal kind).") from exc
+        # the rate a model without a recorded one runs at: the same default
+        # as sksep separate's --model-sr
+        model_sr = getattr(model, "sample_rate_", None) or args.model_sr
         what = f"{name} ({type(model).__name__}, {model.n_sources_} voices)"
         # a file is no live stream: it goes to the model's rate on the way in
         # and back to its own on the way out
@@ -145,6 +153,9 @@ def add_parser(sub):
     p.add_argument("--model", default=None,
                    help="causal model file or shipped name (mono files; default: "
                    f"{STREAM_MODEL})")
+    p.add_argument("--model-sr", type=int, default=8000,
+                   help="sample rate (Hz) of a --model file that does not record "
+                        "the rate it was trained at")
     p.add_argument("--forgetting", type=float, default=0.97,
                    help="online IVA: weight of the past per STFT frame")
     p.add_argument("--force", action="store_true",
