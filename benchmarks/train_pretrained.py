@@ -208,7 +208,7 @@ def export(keys, args):
             "description": description, "sample_rate": SR, "n_sources": 2,
             "segment_seconds": SEGMENT / SR, "parameters": int(n_params),
             "epochs": int(progress["best_epoch"]),
-            "valid_si_sdr_db": round(progress["best_valid_si_sdr"], 2),
+            "valid_si_sdr_db_both_corpora_pooled": round(progress["best_valid_si_sdr"], 2),
             "training_minutes": round(progress["minutes_at_save"], 1),
             "trained_on": meta.get("machine", ""),
             "sksep_version": sksep.__version__, "torch_version": torch.__version__,
