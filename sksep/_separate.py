@@ -274,6 +274,8 @@ def _plan(path, data, sr, *, method, model, n_sources, random_state, model_sr,
         if n_sources is not None:
             est.set_params(n_components=n_sources)
         method = "ica" if type(est).__name__ == "FastICASeparator" else "iva"
+        if method == "iva" and est.stft is None and est.sample_rate is None:
+            est.set_params(sample_rate=sr)   # its default window, at the file's rate
         return _room_plan(path, data, sr, method, est, n_channels)
     given = method
     method = method or ((room_method if model is None else "iva") if n_channels > 1
@@ -341,7 +343,9 @@ def separate_recording(plan, data, sr, *, name, fit_seconds, chunk_seconds,
 
 def _check_room_lengths(name, data, sr, est, fit_seconds):
     """IVA needs a whole STFT window of the recording; fit_seconds a few."""
-    n_fft = (est.stft or room_stft(sr)).n_fft
+    from .decomposition._iva import default_stft
+
+    n_fft = (est.stft or default_stft(est.sample_rate)).n_fft
     window = n_fft / sr
     if data.shape[0] < n_fft:
         raise ValueError(

@@ -6,7 +6,6 @@ own terms."""
 import argparse
 import os
 import re
-import sys
 from pathlib import Path
 
 from .._separate import DEFAULT_MODEL  # noqa: F401
@@ -135,6 +134,3 @@ def _in_cli_terms(message, args):
         first = re.sub(phrase, option, first)
     return first
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -215,12 +215,13 @@ class _CausalTCNStepper:
       with the values that the offline convolution's zero padding becomes
       once the norm's affine is folded.
 
-    ``dtype`` is the dtype of the arithmetic (the folding is done in float64).
+    ``dtype`` is the dtype of the arithmetic, float32 by default as the
+    streamer uses it (the folding is done in float64).
     """
 
     max_frames = 64      # frames per pass; longer calls are split (causal)
 
-    def __init__(self, net, dtype=np.float64):
+    def __init__(self, net, dtype=np.float32):
         def arr(t):
             return t.detach().cpu().numpy().astype(np.float64)
 
