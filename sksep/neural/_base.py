@@ -690,11 +690,16 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         if valid is not None or (n_valid >= 1 and n - n_valid >= 1):
             if valid is not None:
                 train_idx = np.arange(n)
-                valid = self._dataset(valid[0], self._encode(valid[1]),
+                valid_codes = self._encode(valid[1])
+                self._check_every_class(valid_codes, "validation")
+                valid = self._dataset(valid[0], valid_codes,
                                       seed=self._seed + 1, fixed=True)
             else:
                 order = rng.permutation(n)
                 valid_idx, train_idx = order[:n_valid], order[n_valid:]
+                if self._class_fixed():
+                    valid_idx, train_idx = self._split_by_class(
+                        order, codes, valid_idx, train_idx)
                 sub = None if codes is None else codes[valid_idx]
                 valid = self._dataset(X[valid_idx], sub, seed=self._seed + 1,
                                       fixed=True)
@@ -731,6 +736,43 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         self.net_.initialize_callbacks()
         self.net_.partial_fit(train, None)
         self.n_epochs_ = getattr(self, "_epoch_offset", 0) + len(self.net_.history)
+
+    def _split_by_class(self, order, codes, valid_idx, train_idx):
+        """A class-fixed hold-out that leaves every class on both sides.
+
+        Every held-out mixture needs a clip of each class (otherwise its
+        missing slot is silence and the validation SI-SDR means nothing),
+        and so does training. The random split is kept when it already
+        does that; otherwise ``valid_fraction`` of each class (at least one
+        clip, never all) is held out, in the same random order. Classes of
+        a single clip cannot be on both sides: the random split stays.
+        """
+        n_classes = self.n_sources_
+        if (len(np.unique(codes[valid_idx])) == n_classes
+                and len(np.unique(codes[train_idx])) == n_classes):
+            return valid_idx, train_idx
+        counts = np.bincount(codes, minlength=n_classes)
+        if counts.min() < 2:
+            return valid_idx, train_idx
+        held = []
+        for c in range(n_classes):
+            mine = order[codes[order] == c]
+            k = min(max(int(round(self.valid_fraction * len(mine))), 1), len(mine) - 1)
+            held.extend(mine[:k].tolist())
+        held = np.isin(order, held)
+        return order[held], order[~held]
+
+    def _check_every_class(self, codes, what):
+        """Class-fixed mixtures need a clip of every class."""
+        if not self._class_fixed():
+            return
+        missing = sorted(set(range(self.n_sources_)) - set(np.unique(codes).tolist()))
+        if missing:
+            names = [self.classes_.tolist()[k] for k in missing]
+            raise ValueError(
+                f"The {what} clips hold no clip of class(es) {names}: every "
+                "mixture of a class-fixed separator mixes one clip of each class "
+                f"in classes_ {self.classes_.tolist()}.")
 
     def _separate(self, X, key="wave"):
         import torch

@@ -23,7 +23,14 @@ class CNNAutoencoderSeparator(NeuralSeparatorMixin):
     By default it is class-fixed, like a classifier: ``y`` gives each clip's
     class, ``classes_`` lists them and output ``i`` is always class ``i``
     (the original model isolated baby cry, dog, siren, speech and other
-    sounds). The bottleneck fixes the segment length, so spectrograms are
+    sounds). For speech in noise, label speech clips ``'speech'`` and
+    noise clips ``'noise'``, for example those of
+    :func:`sksep.datasets.load_noise8k`, whose ``speechlike=False`` leaves
+    out the human sounds that are not speech (crying, laughter, coughs;
+    None keeps them in the noise); ``classes_`` is then ``['noise',
+    'speech']``, the order of ``separate``'s outputs, and clips of any
+    lengths go in with ``segment_length``. See the user guide's page on
+    training. The bottleneck fixes the segment length, so spectrograms are
     processed as overlapping segments of ``segment_frames`` frames whose
     masks are joined by overlap-add.
 
@@ -125,8 +132,6 @@ random_state
         self.permutation_invariant = permutation_invariant
         self.snr_db = snr_db
         self.shift = shift
-        self.segment_length = segment_length
-        self.gradient_clip = gradient_clip
         self.segment_length = segment_length
         self.gradient_clip = gradient_clip
         self.speed_perturb = speed_perturb

@@ -20,6 +20,23 @@ class MaskEstimator(NeuralSeparatorMixin):
     training (PIT), so it separates voices of any speaker; training runs
     through `skorch <https://skorch.readthedocs.io>`_.
 
+    With ``permutation_invariant=False`` it is class-fixed instead, like a
+    classifier: one output per class of ``y``, in the order of
+    ``classes_`` (sorted), each training mixture one clip of every class at
+    random levels and offsets. Speech in noise, for example::
+
+        noise = load_noise8k(folder, split="train", speechlike=False)
+        X = list(speech_clips) + list(noise.waveforms)
+        y = ["speech"] * len(speech_clips) + ["noise"] * len(noise.waveforms)
+        sep = MaskEstimator(permutation_invariant=False,
+                            segment_length=4 * 8000).fit(X, y)
+        noise_out, speech_out = sep.separate(noisy)   # classes_ order
+
+    ``speechlike=False`` leaves crying, laughter, coughs and other human
+    non-speech sounds out of the noise (None keeps them in it, True loads
+    them alone, for a class of their own); see the user guide's page on
+    training.
+
     Parameters
     ----------
     n_sources : int, default=2
