@@ -45,6 +45,13 @@ def cmd_train(args):
     y = None if any(lab is None for lab in labels) else np.asarray(labels)
     if len(files) < 2:
         raise CommandError("training needs at least 2 recordings.")
+    if args.class_fixed and (y is None or len(np.unique(y)) < 2):
+        why = ("the files are not in class sub-folders" if y is None else
+               f"every file is in the one sub-folder '{labels[0]}'")
+        raise CommandError(
+            f"--class-fixed needs at least 2 classes, but {why}; put each class's "
+            "recordings in a sub-folder (for example speech/ and noise/) or give "
+            "--label-regex.")
     if y is None or len(np.unique(y)) < 2:
         why = ("the files are not in speaker sub-folders" if y is None else
                f"every file is in the one sub-folder '{labels[0]}'")
@@ -62,13 +69,22 @@ def cmd_train(args):
                   batch_size=args.batch_size, lr=args.lr,
                   valid_fraction=args.valid_fraction, patience=args.patience,
                   device=args.device, verbose=1, random_state=args.random_state)
+    pit = not args.class_fixed
     if args.method == "mask":
-        model = MaskEstimator(hidden_size=args.hidden_size, **common)
+        model = MaskEstimator(hidden_size=args.hidden_size, permutation_invariant=pit,
+                              **common)
     else:
-        model = CNNAutoencoderSeparator(permutation_invariant=True, **common)
+        model = CNNAutoencoderSeparator(permutation_invariant=pit, **common)
+    if y is None:
+        labelled = ""
+    elif args.class_fixed:
+        labelled = (f" ({len(np.unique(y))} classes, one output each: "
+                    f"{', '.join(map(str, np.unique(y)))})")
+    else:
+        labelled = f" ({len(np.unique(y))} speakers)"
     print(f"training {type(model).__name__} on {_plural(len(waves), 'recording')} "
-          f"from '{args.data}'{'' if y is None else f' ({len(np.unique(y))} speakers)'}"
-          f", mixtures of random {args.clip_seconds} s segments", flush=True)
+          f"from '{args.data}'{labelled}, mixtures of random {args.clip_seconds} s "
+          "segments", flush=True)
     stdout = sys.stdout
     if not stdout.isatty():
         sys.stdout = _StripAnsi(stdout)   # skorch colours its epoch table
@@ -173,7 +189,9 @@ def add_parser(sub):
     """Register the subcommand on the ``sub`` parsers."""
     p = sub.add_parser("train", help="train a deep separator on clean recordings",
                        description=cmd_train.__doc__ + " Mixtures are generated on "
-                       "the fly; speakers are the sub-folder names (or --label-regex).",
+                       "the fly; speakers are the sub-folder names (or "
+                       "--label-regex), or with --class-fixed classes, each with its "
+                       "own output.",
                        epilog=_REFIT)
     p.add_argument("data", help="folder of clean single-speaker audio files")
     p.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
@@ -181,6 +199,13 @@ def add_parser(sub):
                    help="mask: MaskEstimator (BLSTM); cnn: CNNAutoencoderSeparator")
     p.add_argument("--n-sources", type=int, default=2,
                    help="voices per training mixture (and outputs)")
+    p.add_argument("--class-fixed", action="store_true",
+                   help="one output per sub-folder (class), for example speech/ and "
+                   "noise/: every training mixture takes one recording of each "
+                   "class, and 'sksep separate' names the outputs after the classes "
+                   "(<name>_speech.wav, <name>_noise.wav); --n-sources is not used. "
+                   "Without it the sub-folders are speakers and the outputs "
+                   "<name>_source<k>.wav, in no fixed order")
     p.add_argument("--sr", type=int, default=8000,
                    help="sample rate (Hz) the recordings are resampled to")
     p.add_argument("--clip-seconds", type=float, default=4.0,
