@@ -196,7 +196,10 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
     path : str or path-like
         The recording, any format :func:`sksep.io.read_audio` reads.
     output_dir : str or path-like
-        Where its outputs ``<stem>_source<k>.wav`` go (:func:`output_paths`).
+        Where its outputs go (:func:`output_paths`): ``<stem>_source<k>.wav``,
+        or ``<stem>_<class>.wav`` for a class-fixed model (one output per
+        class in its ``classes_``, for example ``noisy_speech.wav`` and
+        ``noisy_noise.wav``).
     method : {'iva', 'ica', 'mask', 'cnn'}, default=None
         None: ``room_method`` for a multichannel file, 'mask' for a mono one.
         'iva' and 'ica' need as many channels as sources; 'mask' and 'cnn'
@@ -253,7 +256,8 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
 
     plan = _plan(path, data, sr, method=method, model=model, n_sources=n_sources,
                  random_state=random_state, model_sr=model_sr, room_method=room_method)
-    targets = output_paths(path, output_dir, plan["n_sources"])
+    targets = output_paths(path, output_dir, plan["n_sources"],
+                           names=output_names(plan.get("model")))
     check_outputs(targets, overwrite)
     sources = separate_recording(plan, data, sr, name=path, fit_seconds=fit_seconds,
                                  chunk_seconds=chunk_seconds, progress=progress,
@@ -405,10 +409,59 @@ def _weak_point(name):
 
 # -- the outputs ---------------------------------------------------------------------
 
-def output_paths(path, output_dir, n_sources):
-    """``output_dir/<stem>_source<k>.wav``, k = 1 .. n_sources."""
+def output_paths(path, output_dir, n_sources, names=None):
+    """``output_dir/<stem>_source<k>.wav``, k = 1 .. n_sources, or
+    ``output_dir/<stem>_<name>.wav`` for each of ``names`` (the file-name
+    parts :func:`output_names` gives a class-fixed model's outputs)."""
     stem = Path(path).stem
-    return [Path(output_dir) / f"{stem}_source{k + 1}.wav" for k in range(n_sources)]
+    if names is None:
+        names = [f"source{k + 1}" for k in range(n_sources)]
+    elif len(names) != n_sources:
+        raise ValueError(f"{len(names)} output names for {n_sources} sources.")
+    return [Path(output_dir) / f"{stem}_{name}.wav" for name in names]
+
+
+_MAX_NAME = 100   # characters of a class name in a file name
+
+
+def output_names(model):
+    """The file-name part of each output of ``model``: its classes, in the
+    order of ``classes_``, when it is class-fixed (``permutation_invariant``
+    False); None for any other model (its outputs are ``source<k>``).
+
+    A class name is made a safe part of a file name: white space, path
+    separators and other characters that are neither letters, digits,
+    ``.``, ``-`` nor ``_`` become ``_`` (``'crying baby'`` gives
+    ``crying_baby``, ``'speech/clean'`` gives ``speech_clean``), leading
+    and trailing ``.``, ``_`` and ``-`` are dropped, and the name is cut to
+    100 characters. A class whose name is then empty, or two classes that
+    would write the same file (also when they differ only in case), are
+    refused with a ValueError that names them.
+    """
+    import re
+
+    classes = getattr(model, "classes_", None)
+    if classes is None or getattr(model, "permutation_invariant", True):
+        return None
+    names, seen = [], {}
+    for k, c in enumerate(np.asarray(classes).tolist()):
+        name = re.sub(r"[^\w.-]+", "_", str(c)).strip("._-")[:_MAX_NAME]
+        if not name:
+            raise ValueError(
+                f"the model's class {k + 1} of {len(classes)} ({str(c)!r}) cannot "
+                "name an output file (it holds no letter or digit); give the "
+                "model's classes_ file-safe names (load it with "
+                "sksep.pretrained.load, set classes_, save it again).")
+        other = seen.get(name.lower())
+        if other is not None:
+            raise ValueError(
+                f"the model's classes {other!r} and {str(c)!r} would both be written "
+                f"to '<name>_{name}.wav'; give the model's classes_ names that differ "
+                "in letters or digits (load it with sksep.pretrained.load, set "
+                "classes_, save it again).")
+        seen[name.lower()] = str(c)
+        names.append(name)
+    return names
 
 
 def check_output_dir(output_dir):

@@ -241,8 +241,9 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
         Files, folders (searched recursively) and glob patterns
         (:func:`expand_inputs`).
     output_dir : str or path-like
-        Folder for the outputs, ``<stem>_source<k>.wav`` per input
-        (created if needed).
+        Folder for the outputs, ``<stem>_source<k>.wav`` per input, or
+        ``<stem>_<class>.wav`` for a class-fixed model (one per class of its
+        ``classes_``), created if needed.
     model : str, path-like or estimator, default=None
         For the single-microphone methods: a shipped model name or a model
         file (loaded once per worker), or a fitted deep separator. None: the

@@ -24,7 +24,7 @@ def cmd_stream(args):
     """Separate a recording block by block, exactly as a live input arrives."""
     import time
 
-    from .._separate import resample
+    from .._separate import output_names, output_paths, resample
     from ..io import read_audio
 
     if args.block_ms <= 0:
@@ -32,6 +32,7 @@ def cmd_stream(args):
     inp = Path(args.input)
     data, sr = read_audio(inp, dtype="float32")
     n_channels = data.shape[1]
+    names = None       # outputs <stem>_source<k>, or named after their class
     if n_channels > 1:
         from .. import IVASeparator
 
@@ -61,7 +62,10 @@ def cmd_stream(args):
         # the rate a model without a recorded one runs at: the same default
         # as sksep separate's --model-sr
         model_sr = getattr(model, "sample_rate_", None) or args.model_sr
-        what = f"{name} ({type(model).__name__}, {model.n_sources_} voices)"
+        names = output_names(model)      # class names refused here, before work
+        kinds = (f"{model.n_sources_} voices" if names is None
+                 else "outputs " + ", ".join(map(str, model.classes_)))
+        what = f"{name} ({type(model).__name__}, {kinds})"
         # a file is no live stream: it goes to the model's rate on the way in
         # and back to its own on the way out
         x, block_sr = resample(data[:, 0], sr, model_sr), model_sr
@@ -69,7 +73,7 @@ def cmd_stream(args):
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise CommandError(f"'{out}' exists and is not a directory.")
-    targets = [out / f"{inp.stem}_source{k + 1}.wav" for k in range(n_out)]
+    targets = output_paths(inp, out, n_out, names=names)
     _check_outputs(targets, args.force)
     block = max(1, int(round(args.block_ms * block_sr / 1000)))
     pieces, times = [], []
