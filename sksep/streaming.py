@@ -76,9 +76,7 @@ class BlockStreamer:
     A processor that keeps every frame as it is: the stream returns its
     input, ``latency_`` samples late.
 
-    >>> import math
-
-import numpy as np
+    >>> import numpy as np
     >>> from scipy.signal import get_window
     >>> from sksep.streaming import BlockStreamer
     >>> stream = BlockStreamer(lambda spec: spec, n_fft=64, hop_length=16,

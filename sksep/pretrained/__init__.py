@@ -44,7 +44,19 @@ def _registry():
 
 class ModelRegistry(dict):
     """The shipped models: a plain ``dict`` (name -> entry) that prints as
-    a table (name, what it separates, rate, latency, test figure, license)."""
+    a table (name, what it separates, rate, latency, test figure, license).
+
+    See Also
+    --------
+    list_models : Returns it.
+
+    Examples
+    --------
+    >>> from sksep.pretrained import list_models
+    >>> models = list_models()
+    >>> isinstance(models, dict), models["speech8k-2voices"]["estimator"]
+    (True, 'MaskEstimator')
+    """
 
     def __repr__(self):
         from ._table import models_table
