@@ -41,7 +41,8 @@ def cmd_stream(args):
                 "--model applies to single-microphone streams; a multichannel file "
                 "streams through online IVA.")
         stream = IVASeparator(stft=_room_stft(sr)).streamer(
-            n_channels, forgetting=args.forgetting, sample_rate=sr)
+            n_channels, forgetting=args.forgetting, warm_start=args.warm_start,
+            sample_rate=sr)
         what = f"online IVA, {n_channels} microphones"
         x, block_sr = data, sr
     else:
@@ -100,9 +101,33 @@ def cmd_stream(args):
           f"{1000 * stream.latency_ / block_sr:.1f} ms (plus one block of buffering)")
     print(timing_report(np.array(times) * 1000, block_ms,
                         1000 * x.shape[0] / block_sr))
+    if hasattr(stream, "converged_at_"):
+        print(convergence_report(stream.converged_at_, data.shape[0] / sr))
     for t in targets:
         print(t)
     return 0
+
+
+def convergence_report(converged_at, duration_s):
+    """One line: when online IVA's separation took over from the microphone.
+
+    Parameters
+    ----------
+    converged_at : float or None
+        The stream's ``converged_at_`` (seconds of input), None if never.
+    duration_s : float
+        Duration of the recording in seconds.
+
+    Returns
+    -------
+    report : str
+    """
+    if converged_at is None:
+        return (f"not converged: the recording ({duration_s:.1f} s) ended before the "
+                "warm start; every output is the reference microphone shared "
+                "equally (use a longer recording)")
+    return (f"converged at {converged_at:.2f} s: before it every output is the "
+            "reference microphone shared equally, after it the separated voices")
 
 
 def timing_report(times_ms, block_ms, duration_ms):
@@ -162,6 +187,9 @@ def add_parser(sub):
                         "the rate it was trained at")
     p.add_argument("--forgetting", type=float, default=0.97,
                    help="online IVA: weight of the past per STFT frame")
+    p.add_argument("--warm-start", type=float, default=2.0,
+                   help="online IVA: seconds passed through from the reference "
+                        "microphone, then separated offline once to start from")
     p.add_argument("--force", action="store_true",
                    help="overwrite existing outputs (otherwise never touched)")
     p.set_defaults(func=cmd_stream)

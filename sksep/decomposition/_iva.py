@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._persistence import VersionedPickleMixin
 from .._validation import check_finite, reject_bool
+from ..streaming import BlockStreamer
 from ._fastica import _single_threaded_blas
 
 _EPS = 1e-10
@@ -301,38 +302,113 @@ def _align_permutations(W, Z, n_pass=5):
 
 class _OnlineAuxIVA:
     """Per-frame state of online AuxIVA: exponentially weighted covariances,
-    IP updates, projection back (the processor of a BlockStreamer)."""
+    IP updates, projection back (the processor of a BlockStreamer).
 
-    def __init__(self, n_freqs, n_channels, forgetting, model, ref, W0=None):
+    Start-up (an unfitted start, ``W0=None``): the first ``warm_frames``
+    frames are kept and the output is the reference microphone, divided
+    among the outputs as projection back divides it (each output
+    ``x_ref / K``; they sum to the microphone, as the separated outputs
+    do). Once they have arrived, offline AuxIVA runs on them once
+    (``warm_iter`` iterations), its demixing matrices start the online
+    updates and the covariances are those frames' weighted covariances;
+    the output is then separated. ``converged_frame`` is the frame at which
+    that happened. Every step depends on frames only, never on the blocks
+    they came in, so the stream stays independent of block sizes.
+    """
+
+    def __init__(self, n_freqs, n_channels, forgetting, model, ref, W0=None,
+                 warm_frames=0, warm_iter=30, pass_through=True):
         self.alpha, self.model, self.ref = forgetting, model, ref
         self.W = (np.tile(np.eye(n_channels, dtype=np.complex128), (n_freqs, 1, 1))
                   if W0 is None else np.array(W0, dtype=np.complex128))
         self.V = np.tile(1e-6 * np.eye(n_channels, dtype=np.complex128),
                          (n_channels, n_freqs, 1, 1))          # (K, F, M, M)
+        self.warm_frames = 0 if W0 is not None else int(warm_frames)
+        self.warm_iter = warm_iter
+        self.pass_through = pass_through
+        self.n_frames = 0
+        self.ramp = True
+        self._buffer = []
+        self.converged_frame = 0 if (W0 is not None or self.warm_frames == 0) else None
+
+    def _phi(self, power):                                     # power (F, K, ...)
+        if self.model == "laplace":
+            return 1.0 / np.maximum(np.sqrt(power.sum(axis=0)), _EPS)
+        return 1.0 / np.maximum(power.mean(axis=0), _EPS)
+
+    def _warm_start(self):
+        """Offline AuxIVA on the buffered frames, then their weighted
+        covariances as the online state."""
+        X = np.ascontiguousarray(np.stack(self._buffer, axis=2))   # (F, M, T)
+        self._buffer = []
+        n_src = X.shape[1]
+        P = _whitening(X, n_src)
+        W, _, _ = auxiva(P @ X, source_model=self.model, update="ip",
+                         n_iter=self.warm_iter)
+        self.W = W @ P
+        phi = self._phi(_power(self.W @ X))                        # (K, T)
+        XX = X[:, :, None, :] * X.conj()[:, None, :, :]            # (F, M, M, T)
+        self.V = np.einsum("fabt,kt->kfab", XX, phi) / X.shape[2]
+        self.converged_frame = self.n_frames
+
+    def _update(self, x, alpha):
+        n_src = x.shape[1]
+        eye = np.eye(n_src)
+        y = (self.W @ x[:, :, None])[..., 0]                       # (F, K)
+        phi = self._phi(_power(y))
+        xx = x[:, :, None] * x.conj()[:, None, :]                  # (F, M, M)
+        for k in range(n_src):
+            self.V[k] = alpha * self.V[k] + (1 - alpha) * phi[k] * xx
+            w = np.linalg.solve(self.W @ self.V[k], np.broadcast_to(
+                eye[:, k, None], (x.shape[0], n_src, 1)))[..., 0]
+            norm = np.sqrt(np.maximum(np.einsum(
+                "fm,fm->f", w.conj(), (self.V[k] @ w[..., None])[..., 0]).real, _EPS))
+            self.W[:, k, :] = (w / norm[:, None]).conj()
 
     def __call__(self, spec):                                  # (T, F, M)
         out = np.empty_like(spec)
         n_src = spec.shape[2]
-        eye = np.eye(n_src)
         for t, x in enumerate(spec):                           # x: (F, M)
-            y = (self.W @ x[:, :, None])[..., 0]               # (F, K)
-            power = _power(y)
-            if self.model == "laplace":
-                phi = 1.0 / np.maximum(np.sqrt(power.sum(axis=0)), _EPS)
+            self.n_frames += 1
+            if self.n_frames <= self.warm_frames:
+                self._buffer.append(x)
+                if self.n_frames == self.warm_frames:
+                    self._warm_start()
             else:
-                phi = 1.0 / np.maximum(power.mean(axis=0), _EPS)
-            xx = x[:, :, None] * x.conj()[:, None, :]          # (F, M, M)
-            for k in range(n_src):
-                self.V[k] = self.alpha * self.V[k] + (1 - self.alpha) * phi[k] * xx
-                w = np.linalg.solve(self.W @ self.V[k], np.broadcast_to(
-                    eye[:, k, None], (x.shape[0], n_src, 1)))[..., 0]
-                norm = np.sqrt(np.maximum(np.einsum(
-                    "fm,fm->f", w.conj(), (self.V[k] @ w[..., None])[..., 0]).real, _EPS))
-                self.W[:, k, :] = (w / norm[:, None]).conj()
+                # running mean at first, then the forgetting factor
+                alpha = (self.alpha if self.warm_frames or not self.ramp else
+                         min(self.alpha, 1 - 1 / (self.n_frames + 1)))
+                self._update(x, alpha)
+            if self.converged_frame is None and self.pass_through:
+                out[t] = x[:, self.ref, None] / n_src
+                continue
             y = (self.W @ x[:, :, None])[..., 0]
             gain = np.linalg.inv(self.W)[:, self.ref, :]        # projection back
             out[t] = y * gain
         return out
+
+
+class _IVAStream(BlockStreamer):
+    """The BlockStreamer of online AuxIVA, with when its separation took over."""
+
+    def __init__(self, processor, **kwargs):
+        super().__init__(processor, **kwargs)
+        self.sr = kwargs.get("sample_rate")
+
+    @property
+    def converged_at_(self):
+        """Input seconds (samples when the rate is unknown) at which the
+        separated output replaced the microphone pass-through: when the last
+        frame of the warm start had arrived; 0.0 for a fitted start, None
+        while it has not happened."""
+        frame = self.processor.converged_frame
+        if frame is None:
+            return None
+        if frame == 0:
+            return 0.0
+        sample = min((frame - 1) * self.hop + self.n_fft - self.left,
+                     self.n_samples_in_)
+        return sample if self.sr is None else sample / self.sr
 
 
 class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
@@ -642,7 +718,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
             safe = np.where(np.abs(gain) > _EPS, gain, _EPS)
             return _istft(st, self.mixing_ @ (spec / safe), X.dtype)
 
-    def streamer(self, n_channels=None, *, forgetting=0.97, sample_rate=None):
+    def streamer(self, n_channels=None, *, forgetting=0.97, warm_start=2.0,
+                 sample_rate=None):
         """Online AuxIVA, block by block (Taniguchi et al., 2014).
 
         The demixing matrices are updated at every STFT frame from
@@ -661,6 +738,17 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         forgetting : float, default=0.97
             Weight of the past per frame (0.97 at 64 ms hops: a memory of
             about 2 s).
+        warm_start : float or None, default=2.0
+            An unfitted start only: for this many seconds every output is
+            the reference microphone divided by the number of outputs (they
+            sum to it, as the separated outputs do: never worse than the
+            microphone); once they have arrived, offline AuxIVA runs on them
+            once (a compute burst of one block) and the online updates
+            continue from its demixing matrices and weighted covariances.
+            The stream's ``converged_at_`` says when, in seconds of input.
+            0 or None: online from the identity at once, the covariances a
+            running mean until ``forgetting`` takes over (below 0 dB for
+            several seconds in reverberant rooms, ``benchmarks/README.md``).
         sample_rate : float, default=None
             For ``latency_ms_``; None uses the estimator's ``sample_rate``.
 
@@ -668,12 +756,18 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         -------
         stream : sksep.streaming.BlockStreamer
             ``process(block (n, n_channels)) -> (n, n_channels)`` separated
-            samples, ``latency_ = n_fft - 1`` samples late; ``flush()``.
+            samples, ``latency_ = n_fft - 1`` samples late; ``flush()``;
+            ``converged_at_``: when the separation replaced the
+            pass-through (seconds of input; 0.0 for a fitted start, None
+            before).
         """
-        from ..streaming import BlockStreamer
-
         if not 0 < forgetting < 1:
             raise ValueError(f"forgetting must be in (0, 1), got {forgetting!r}.")
+        if warm_start is not None and not (isinstance(warm_start, Real)
+                                           and 0 <= warm_start < np.inf):
+            raise ValueError(
+                f"warm_start must be a number of seconds >= 0 or None, got "
+                f"{warm_start!r}.")
         if self.source_model == "nmf" or self.algorithm != "iva":
             raise ValueError(
                 "Online separation runs AuxIVA with source_model 'laplace' or "
@@ -700,10 +794,16 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         n_channels = int(n_channels)
         if self.ref_channel >= n_channels:
             raise ValueError(f"ref_channel={self.ref_channel} but {n_channels} channels.")
+        rate = sample_rate or self.sample_rate or DEFAULT_SAMPLE_RATE
+        hop = stft.hop_length_
+        warm_frames = 0
+        if warm_start:
+            warm_frames = max(2, int(np.ceil(warm_start * rate / hop)))
         state = _OnlineAuxIVA(stft.n_fft // 2 + 1, n_channels, forgetting,
                               self.source_model, self.ref_channel,
-                              self.demixing_ if fitted else None)
-        return BlockStreamer(
+                              self.demixing_ if fitted else None,
+                              warm_frames=warm_frames)
+        return _IVAStream(
             state, n_fft=stft.n_fft, hop_length=stft.hop_length_,
             window=stft._window.numpy(), pad_mode=stft.pad_mode,
             n_channels=n_channels, n_outputs=n_channels,
