@@ -456,6 +456,7 @@ def test_stream_a_file_block_by_block(tmp_path, room12):
     res = sksep("stream", path, "-o", "room_out", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "online IVA, 2 microphones" in res.stdout
+    assert re.search(r"\nconverged at 2\.1\d s: ", res.stdout)   # the 2 s warm start
     mix, _ = read_audio(path, dtype="float64")
     Y = []
     for k in (1, 2):
