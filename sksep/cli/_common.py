@@ -1,18 +1,12 @@
-"""What every sksep subcommand shares: output checks, atomic writes of
-the results, the sample format, and errors said in the command line's
-own terms."""
-
+"""What every sksep subcommand shares: its errors, help format and
+options, the audio files of a folder, tables, and library errors said in
+the command line's own terms (output checks, writes and the sample format
+are the file service's, :mod:`sksep._separate`)."""
 
 import argparse
 import os
 import re
 from pathlib import Path
-
-from .._separate import DEFAULT_MODEL  # noqa: F401
-from .._separate import check_outputs, write_sources
-from .._separate import output_subtype as _output_subtype  # noqa: F401
-from .._separate import peak_normalise as _peak_normalise  # noqa: F401
-from .._separate import room_stft as _room_stft  # noqa: F401
 
 _AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
 
@@ -35,20 +29,6 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
                 or not action.option_strings or "default" in text.lower()):
             return text
         return super()._get_help_string(action)
-
-
-def _check_outputs(paths, force):
-    """Refuse to touch any existing output unless ``force``; all checked first."""
-    check_outputs(paths, force)
-
-
-def _write_all(items, sr, force, subtype=None):
-    """Write every (path, data) pair, or none when one is not finite; a
-    Ctrl-C while writing removes the new files already written (each file is
-    written atomically, so none is ever half-written)."""
-    items = list(items)
-    write_sources([p for p, _ in items], [d for _, d in items], sr, subtype=subtype,
-                  overwrite=force)
 
 
 class _StripAnsi:

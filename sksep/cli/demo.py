@@ -5,19 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import (  # noqa: F401
-    CommandError,
-    DEFAULT_MODEL,
-    _check_outputs,
-    _force_and_seed,
-    _peak_normalise,
-    _room_stft,
-    _table,
-    _write_all,
-)
+from .._separate import DEFAULT_MODEL, check_outputs, room_stft, write_sources
+from ._common import CommandError, _force_and_seed, _table
 
-
-# -- demo ----------------------------------------------------------------------
 
 def _voices(demo, speakers):
     voices = [np.concatenate([w for w, s in zip(demo.waveforms, demo.speaker)
@@ -57,7 +47,7 @@ def cmd_demo(args):
              "figure": out / "demo.png"}
     if out.exists() and not out.is_dir():
         raise CommandError(f"'{out}' exists and is not a directory.")
-    _check_outputs(paths.values(), args.force)
+    check_outputs(paths.values(), args.force)
 
     demo = load_demo()
     sr = demo.sr
@@ -108,16 +98,15 @@ def cmd_demo(args):
     )
 
     out.mkdir(parents=True, exist_ok=True)
+    # write_sources peak-normalises each signal
     items = [(paths["ica_mix"], X)]
-    items += [(paths[f"ica_{s}"], _peak_normalise(S_ica[k]))
-              for k, s in enumerate(ica_speakers)]
-    items += [(paths["room_mix"], _peak_normalise(room_mix))]
-    items += [(paths[f"room_iva_{k + 1}"], _peak_normalise(room_est[:, k]))
-              for k in range(2)]
-    items += [(paths["mask_mix"], _peak_normalise(mix))]
-    items += [(paths[f"mask_{s}"], _peak_normalise(V_hat[k]))
-              for k, s in enumerate(mask_speakers)]
-    _write_all(items, sr, args.force)
+    items += [(paths[f"ica_{s}"], S_ica[k]) for k, s in enumerate(ica_speakers)]
+    items += [(paths["room_mix"], room_mix)]
+    items += [(paths[f"room_iva_{k + 1}"], room_est[:, k]) for k in range(2)]
+    items += [(paths["mask_mix"], mix)]
+    items += [(paths[f"mask_{s}"], V_hat[k]) for k, s in enumerate(mask_speakers)]
+    write_sources([p for p, _ in items], [x for _, x in items], sr,
+                  overwrite=args.force)
     fig = _demo_figure(X, S, S_ica, ica_scores, ica_speakers, room, mix, V, V_hat,
                        masks, mask_scores, mask_speakers, sr, model.stft_.hop_length_)
     _save_figure(fig, paths["figure"], args.force)
@@ -147,7 +136,7 @@ def _room_scene(seed, sr=8000, rt60=0.3):
                                     random_state=seed)
     rows, room, who = [], None, ("woman", "man")
     for label, est in (("IVA, room, 2 mics", IVASeparator(
-            stft=_room_stft(sr), random_state=seed)),
+            stft=room_stft(sr), random_state=seed)),
                        ("ICA, room, 2 mics", FastICASeparator(
                            ref_channel=0, random_state=seed))):
         Y = est.fit_transform(mix)

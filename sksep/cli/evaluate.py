@@ -22,11 +22,11 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from ._common import (  # noqa: F401
+from .._separate import check_outputs
+from ._common import (
     _AUDIO_EXTENSIONS,
     CommandError,
     _audio_files,
-    _check_outputs,
     _plural,
     _table,
 )
@@ -236,6 +236,8 @@ def _score(item):
     return rows, unmatched
 
 
+# -- the CSV and the command ---------------------------------------------------
+
 def _relative(path, root):
     try:
         return Path(path).relative_to(root).as_posix()
@@ -261,7 +263,7 @@ def _write_csv(path, rows, force):
 def cmd_evaluate(args):
     """Score estimated sources against references (best permutation)."""
     if args.csv is not None:
-        _check_outputs([Path(args.csv)], args.force)
+        check_outputs([Path(args.csv)], args.force)
     items = _items(args.ref, args.est, args.mix)
     rows, unmatched = [], []
     for item in items:

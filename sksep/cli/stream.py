@@ -5,17 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import (  # noqa: F401
-    CommandError,
-    _check_outputs,
-    _output_subtype,
-    _peak_normalise,
-    _room_stft,
-    _write_all,
-)
+from .._separate import check_outputs, output_subtype, room_stft, write_sources
+from ._common import CommandError
 
-
-# -- stream --------------------------------------------------------------------
 
 STREAM_MODEL = "speech8k-2voices-causal-16ms"
 
@@ -40,7 +32,7 @@ def cmd_stream(args):
             raise CommandError(
                 "--model applies to single-microphone streams; a multichannel file "
                 "streams through online IVA.")
-        stream = IVASeparator(stft=_room_stft(sr)).streamer(
+        stream = IVASeparator(stft=room_stft(sr)).streamer(
             n_channels, forgetting=args.forgetting, warm_start=args.warm_start,
             sample_rate=sr)
         what = f"online IVA, {n_channels} microphones"
@@ -75,7 +67,7 @@ def cmd_stream(args):
     if out.exists() and not out.is_dir():
         raise CommandError(f"'{out}' exists and is not a directory.")
     targets = output_paths(inp, out, n_out, names=names)
-    _check_outputs(targets, args.force)
+    check_outputs(targets, args.force)
     block = max(1, int(round(args.block_ms * block_sr / 1000)))
     pieces, times = [], []
     for start in range(0, x.shape[0], block):
@@ -88,8 +80,7 @@ def cmd_stream(args):
     y = (y[:, stream.latency_:] if axis == 1 else y[stream.latency_:].T)
     y = resample(y, block_sr, sr, size=data.shape[0])
     out.mkdir(parents=True, exist_ok=True)
-    _write_all([(t, _peak_normalise(s)) for t, s in zip(targets, y)], sr,
-               args.force, subtype=_output_subtype(inp))
+    write_sources(targets, y, sr, subtype=output_subtype(inp), overwrite=args.force)
     block_ms = 1000 * block / block_sr
     print(f"{what}: {len(times)} blocks of {block} samples ({block_ms:.1f} ms)")
     if block_sr != sr:

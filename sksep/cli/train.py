@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import (  # noqa: F401
+from ._common import (
     CommandError,
     _StripAnsi,
     _audio_files,
@@ -16,8 +16,6 @@ from ._common import (  # noqa: F401
     _plural,
 )
 
-
-# -- train ---------------------------------------------------------------------
 
 def cmd_train(args):
     """Train a deep separator on clean single-speaker recordings."""
