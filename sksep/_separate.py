@@ -86,7 +86,7 @@ def separate_room(estimator, data, sr, *, fit_seconds, chunk_seconds):
     return estimator.transform(data)
 
 
-# -- the options ------------------------------------------------------------------
+# -- the options and the model -----------------------------------------------------
 
 def check_options(*, method=None, model=None, n_sources=None, fit_seconds=60.0,
                   chunk_seconds=30.0, model_sr=8000):

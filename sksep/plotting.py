@@ -1,7 +1,7 @@
 """Figures of signals, spectrograms, masks and separation results.
 
-matplotlib is imported inside the functions (it is an optional dependency:
-``pip install sksep[docs]`` or ``pip install matplotlib``). Every function
+matplotlib is imported inside the functions, so ``import sksep`` does not
+load it. Every function
 draws on the axes it is given, or on new ones, and returns what it drew (the
 :class:`~matplotlib.axes.Axes` or the :class:`~matplotlib.figure.Figure`),
 so titles, limits and styles can be changed afterwards.

@@ -12,10 +12,9 @@ def make_room_mixture(sources, sr, *, n_mics=2, mic_spacing=0.05, rt60=0.3,
     """Record sources with a microphone array in a simulated shoebox room.
 
     The room's impulse responses come from the image source method of
-    `pyroomacoustics <https://pyroomacoustics.readthedocs.io>`_ (an optional
-    dependency: ``pip install "sksep[rooms]"``), with wall absorption and
-    reflection order chosen by Sabine's formula for the requested
-    reverberation time. A linear array of ``n_mics`` microphones sits near
+    `pyroomacoustics <https://pyroomacoustics.readthedocs.io>`_, with wall
+    absorption and reflection order chosen by Sabine's formula for the
+    requested reverberation time. A linear array of ``n_mics`` microphones sits near
     the middle of the room at 1.5 m height; the sources stand at random
     positions at least ``min_distance`` from it, in random directions at
     least 20 degrees apart seen from the array.
@@ -72,8 +71,8 @@ def make_room_mixture(sources, sr, *, n_mics=2, mic_spacing=0.05, rt60=0.3,
         import pyroomacoustics as pra
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError(
-            "make_room_mixture needs pyroomacoustics: pip install "
-            "'sksep[rooms]' (or pip install pyroomacoustics)."
+            "make_room_mixture needs pyroomacoustics, a dependency of sksep: "
+            "pip install pyroomacoustics."
         ) from exc
     S = check_signal(sources, "sources", "array (n_samples, n_sources)", ndims=(2,))
     S = S.astype(np.float64)

@@ -300,6 +300,8 @@ def _align_permutations(W, Z, n_pass=5):
     return np.take_along_axis(W, perms[:, :, None], axis=1)
 
 
+# -- online AuxIVA: the streamer's processor ----------------------------------------
+
 class _OnlineAuxIVA:
     """Per-frame state of online AuxIVA: exponentially weighted covariances,
     IP updates, projection back (the processor of a BlockStreamer).
@@ -410,6 +412,8 @@ class _IVAStream(BlockStreamer):
                      self.n_samples_in_)
         return sample if self.sr is None else sample / self.sr
 
+
+# -- the estimator ----------------------------------------------------------------
 
 class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                    TransformerMixin, BaseEstimator):
