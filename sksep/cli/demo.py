@@ -1,6 +1,5 @@
 """``sksep demo``: the shipped recordings, separated three ways."""
 
-import re
 from pathlib import Path
 
 import numpy as np

@@ -1,16 +1,13 @@
 """Background noise: a loader of a local copy of noise8k (never downloads) and
 speech-in-noise mixtures at an exact SNR."""
 
-import csv
 import numbers
 
 import numpy as np
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import check_random_state
 
 from .._validation import check_signal, pcm_to_float
-from ..io import read_audio
-from ._local import local_folder
-from ._speech8k import _as_set
+from ._local import as_set, indexed_folder, load_indexed, read_index
 
 _NOISE8K_SPLITS = ("train", "valid", "test")
 _HOW_TO_GET = (
@@ -20,14 +17,6 @@ _HOW_TO_GET = (
     "(the one holding files.csv) as data_home or set the SKSEP_NOISE8K "
     "environment variable to it. Nothing is downloaded."
 )
-
-
-def _noise8k_folder(data_home):
-    return local_folder(
-        data_home, "SKSEP_NOISE8K", "noise8k",
-        lambda root: (root, root / "noise8k"),
-        lambda folder: (folder / "files.csv").is_file(),
-        "noise8k index 'files.csv'", _HOW_TO_GET)
 
 
 def load_noise8k(data_home=None, *, split=None, category=None, speechlike=None,
@@ -100,15 +89,14 @@ def load_noise8k(data_home=None, *, split=None, category=None, speechlike=None,
     >>> len(noise.waveforms), noise.sr  # doctest: +SKIP
     (51, 8000)
     """
-    keep_split = _as_set(split, "split", _NOISE8K_SPLITS)
+    keep_split = as_set(split, "split", _NOISE8K_SPLITS)
     if speechlike is not None and not isinstance(speechlike, (bool, np.bool_)):
         raise ValueError(
             f"speechlike must be True, False or None, got {speechlike!r}."
         )
-    folder = _noise8k_folder(data_home)
-    with open(folder / "files.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    keep_category = _as_set(category, "category",
+    folder = indexed_folder(data_home, "SKSEP_NOISE8K", "noise8k", _HOW_TO_GET)
+    rows = read_index(folder)
+    keep_category = as_set(category, "category",
                             sorted({row["category"] for row in rows}))
     kept = [
         row for row in rows
@@ -121,30 +109,11 @@ def load_noise8k(data_home=None, *, split=None, category=None, speechlike=None,
             f"No noise8k recording matches split={split!r}, category={category!r}, "
             f"speechlike={speechlike!r}."
         )
-    waveforms, sr = [], None
-    for row in kept:
-        path = folder / row["path"]
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"'{path}' is listed in files.csv but missing: the noise8k "
-                "folder is incomplete."
-            )
-        data, sr = read_audio(path, mono=True, dtype=dtype)
-        waveforms.append(data[:, 0])
-    readme = folder / "README.md"
-    column = lambda name: np.array([r[name] for r in kept])  # noqa: E731
-    return Bunch(
-        waveforms=waveforms,
-        category=column("category"),
-        split=column("split"),
-        source=column("source"),
-        speechlike=column("speechlike") == "1",
-        license=column("license"),
-        attribution=column("attribution"),
-        filenames=np.array([str(folder / r["path"]) for r in kept]),
-        sr=sr,
-        DESCR=readme.read_text() if readme.is_file() else "",
-    )
+    data = load_indexed(folder, kept, "noise8k",
+                        ("category", "split", "source", "speechlike", "license",
+                         "attribution"), dtype)
+    data.speechlike = data.speechlike == "1"
+    return data
 
 
 def _as_float(x, name, shapes, ndims):

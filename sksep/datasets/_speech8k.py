@@ -1,13 +1,12 @@
 """Loader of a local copy of the speech8k corpus (never downloads)."""
 
-import csv
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from ..io import read_audio
-from ._local import local_folder
+from ._local import as_set, indexed_folder, load_indexed, read_index
 
 SPEECH8K_SPLITS = ("train", "valid", "test")
 _HOW_TO_GET = (
@@ -16,28 +15,6 @@ _HOW_TO_GET = (
     "pass its folder (the one holding files.csv) as data_home or set the "
     "SKSEP_SPEECH8K environment variable to it. Nothing is downloaded."
 )
-
-
-def _speech8k_folder(data_home):
-    return local_folder(
-        data_home, "SKSEP_SPEECH8K", "speech8k",
-        lambda root: (root, root / "speech8k"),
-        lambda folder: (folder / "files.csv").is_file(),
-        "speech8k index 'files.csv'", _HOW_TO_GET)
-
-
-def _as_set(values, name, allowed=None):
-    if values is None:
-        return None
-    if isinstance(values, str):
-        values = [values]
-    values = set(values)
-    if allowed is not None and values - set(allowed):
-        raise ValueError(
-            f"Unknown {name} {sorted(values - set(allowed))}; expected some of "
-            f"{list(allowed)}."
-        )
-    return values
 
 
 def load_speech8k(data_home=None, *, split=None, speakers=None, sex=None,
@@ -99,17 +76,16 @@ def load_speech8k(data_home=None, *, split=None, speakers=None, sex=None,
     >>> len(set(test.speaker)), test.sr  # doctest: +SKIP
     (70, 8000)
     """
-    keep_split = _as_set(split, "split", SPEECH8K_SPLITS)
-    keep_sex = _as_set(sex, "sex", ("F", "M"))
-    keep_speakers = _as_set(speakers, "speakers")
+    keep_split = as_set(split, "split", SPEECH8K_SPLITS)
+    keep_sex = as_set(sex, "sex", ("F", "M"))
+    keep_speakers = as_set(speakers, "speakers")
     if max_files_per_speaker is not None and int(max_files_per_speaker) < 1:
         raise ValueError(
             f"max_files_per_speaker must be a positive int or None, got "
             f"{max_files_per_speaker!r}."
         )
-    folder = _speech8k_folder(data_home)
-    with open(folder / "files.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    folder = indexed_folder(data_home, "SKSEP_SPEECH8K", "speech8k", _HOW_TO_GET)
+    rows = read_index(folder)
     kept, per_speaker = [], {}
     for row in rows:
         if keep_split is not None and row["split"] not in keep_split:
@@ -128,27 +104,8 @@ def load_speech8k(data_home=None, *, split=None, speakers=None, sex=None,
             f"No speech8k recording matches split={split!r}, speakers={speakers!r}, "
             f"sex={sex!r}."
         )
-    waveforms, sr = [], None
-    for row in kept:
-        path = folder / row["path"]
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"'{path}' is listed in files.csv but missing: the speech8k "
-                "folder is incomplete."
-            )
-        data, sr = read_audio(path, mono=True, dtype=dtype)
-        waveforms.append(data[:, 0])
-    readme = folder / "README.md"
-    return Bunch(
-        waveforms=waveforms,
-        speaker=np.array([r["speaker"] for r in kept]),
-        sex=np.array([r["sex"] for r in kept]),
-        split=np.array([r["split"] for r in kept]),
-        corpus=np.array([r["corpus"] for r in kept]),
-        filenames=np.array([str(folder / r["path"]) for r in kept]),
-        sr=sr,
-        DESCR=readme.read_text() if readme.is_file() else "",
-    )
+    return load_indexed(folder, kept, "speech8k",
+                        ("speaker", "sex", "split", "corpus"), dtype)
 
 
 _SPEECH_DEMO = Path(__file__).parent / "data" / "speech_demo"
