@@ -1,5 +1,5 @@
 """What every sksep subcommand shares: its errors, help format and
-options, the audio files of a folder, tables, and library errors said in
+options, the audio files of a folder, and library errors said in
 the command line's own terms (output checks, writes and the sample format
 are the file service's, :mod:`sksep._separate`)."""
 
@@ -50,13 +50,6 @@ def _plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _table(header, rows):
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    line = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
-    return "\n".join([line.format(*header), line.format(*("-" * w for w in widths)),
-                      *(line.format(*r) for r in rows)])
-
-
 def _check_audio_input(path):
     """Refuse an empty input file in plain words (libsndfile would say
     'Format not recognised')."""
@@ -65,12 +58,20 @@ def _check_audio_input(path):
         raise CommandError(f"'{path}' is empty (0 bytes): there is no audio in it.")
 
 
-def _audio_files(folder, what):
+def _check_folder(folder, what):
+    """``folder`` as a Path; a CommandError when it is missing or a file."""
     folder = Path(folder)
     if not folder.exists():
         raise CommandError(f"{what} folder '{folder}' does not exist.")
     if not folder.is_dir():
         raise CommandError(f"{what} '{folder}' is a file; give a folder of audio files.")
+    return folder
+
+
+def _audio_files(folder, what):
+    """The audio files anywhere under ``folder``, sorted; a CommandError
+    when there are none."""
+    folder = _check_folder(folder, what)
     files = sorted(p for p in folder.rglob("*")
                    if p.suffix.lower() in _AUDIO_EXTENSIONS and p.is_file())
     if not files:

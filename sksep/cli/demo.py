@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 
 from .._separate import DEFAULT_MODEL, check_outputs, room_stft, write_sources
-from ._common import CommandError, _force_and_seed, _table
+from ..pretrained._table import text_table
+from ._common import CommandError, _force_and_seed
 
 
 def _voices(demo, speakers):
@@ -81,8 +82,8 @@ def cmd_demo(args):
           "readers in a simulated room (RT60 300 ms, 2 microphones 5 cm apart),\n"
           f"{V.shape[1] / sr:.1f} s of two LibriSpeech readers talking at once on 1 "
           "microphone\n")
-    print(_table(("method", "voice", "SI-SDR mix (dB)", "SI-SDR out (dB)",
-                  "SI-SDRi (dB)"), rows))
+    print(text_table(("method", "voice", "SI-SDR mix (dB)", "SI-SDR out (dB)",
+                      "SI-SDRi (dB)"), rows, right_align=True))
     print("\nICA fails in the room: it assumes each microphone hears a fixed "
           "weighted sum of\nthe voices, but a room delays and echoes each voice, a "
           "different mix at every\nfrequency; IVA unmixes every frequency on its "

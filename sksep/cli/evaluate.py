@@ -23,12 +23,13 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from .._separate import check_outputs
+from ..pretrained._table import text_table
 from ._common import (
     _AUDIO_EXTENSIONS,
     CommandError,
     _audio_files,
+    _check_folder,
     _plural,
-    _table,
 )
 
 _SOURCE_FOLDER = re.compile(r"s(\d+)")
@@ -57,16 +58,6 @@ def _source_folders(folder):
 def _names(folder):
     return {p.name: p for p in folder.iterdir()
             if p.is_file() and p.suffix.lower() in _AUDIO_EXTENSIONS}
-
-
-def _check_folder(folder, what):
-    folder = Path(folder)
-    if not folder.exists():
-        raise CommandError(f"{what} folder '{folder}' does not exist.")
-    if not folder.is_dir():
-        raise CommandError(f"{what} '{folder}' is a file; give a folder of audio "
-                           "files.")
-    return folder
 
 
 def _items(ref, est, mix):
@@ -282,7 +273,7 @@ def cmd_evaluate(args):
     means = [None if rows[0][k] is None else np.mean([r[k] for r in rows])
              for k in range(3, 8)]
     table.append(("mean", "", *cells(means)))
-    print(_table(header, table))
+    print(text_table(header, table, right_align=True))
     if unmatched:
         print(f"note: {_plural(len(unmatched), 'estimate')} matched no reference "
               f"and {'was' if len(unmatched) == 1 else 'were'} left out, e.g. "

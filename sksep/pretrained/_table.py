@@ -54,11 +54,19 @@ def models_table(registry):
     rows = [(name, _separates(name, registry[name]),
              f"{registry[name]['sample_rate'] / 1000:g} kHz", _latency(registry[name]),
              _test_figure(registry[name]), _license(registry[name])) for name in names]
-    return _left_table(("name", "separates", "rate", "latency", f"test {_TEST}",
-                        "license"), rows)
+    return text_table(("name", "separates", "rate", "latency", f"test {_TEST}",
+                       "license"), rows)
 
 
-def _left_table(header, rows):
+def text_table(header, rows, *, right_align=False):
+    """Columns two spaces apart under a dashed rule, lines without trailing
+    spaces; the first column left-aligned, the others too, or right-aligned
+    with ``right_align`` (figures). ``sksep models``, ``demo`` and
+    ``evaluate`` print their tables with it."""
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
-                     for r in [header, ["-" * w for w in widths], *rows])
+
+    def line(cells):
+        return "  ".join(str(c).rjust(w) if right_align and i else str(c).ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return "\n".join(line(r) for r in [header, ["-" * w for w in widths], *rows])
