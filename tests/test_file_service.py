@@ -49,6 +49,20 @@ def recordings(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Batch mode pins each worker to one thread; a network's float rounding
+    depends on the thread count, so the one-file run gets one thread too and
+    the two modes can be compared byte for byte (the property here is that
+    every option means the same, not the arithmetic of two thread counts)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def run(args, capsys):
     """``sksep <args>`` in this process: (status, stdout, stderr)."""
     status = main([str(a) for a in args])
