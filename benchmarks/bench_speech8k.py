@@ -40,7 +40,6 @@ wall time of ``separate`` on a 60 s conversation divided by 60 s, at 1 and
 """
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -64,13 +63,9 @@ def _excerpt(rng, clip, size):
 
 
 def _noises(data, split="test"):
-    from sksep.io import read_audio
+    from sksep.datasets import load_noise8k
 
-    root = Path(data) / "noise8k"
-    with open(root / "files.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["split"] == split]
-    return [read_audio(root / r["path"], mono=True)[0][:, 0].astype(np.float64)
-            for r in rows]
+    return load_noise8k(Path(data) / "noise8k", split=split, dtype="float64").waveforms
 
 
 def test_mixtures(data, corpus, n=200, seconds=4.0, seed=0):

@@ -85,14 +85,14 @@ class Voices:
         root = Path(data)
         self.groups = {}  # group -> {speaker: [waves]}
         self.sex = {}
-        with open(root / "speech8k" / "files.csv", newline="") as fh:
-            for row in csv.DictReader(fh):
-                if row["split"] != split:
-                    continue
-                group = "libri" if row["corpus"] == "librispeech" else "so"
-                wave = _read(root / "speech8k" / row["path"])
-                self.groups.setdefault(group, {}).setdefault(row["speaker"], []).append(wave)
-                self.sex[row["speaker"]] = row["sex"]
+        from sksep.datasets import load_speech8k
+
+        speech = load_speech8k(root / "speech8k", split=split)
+        for wave, spk, sex, corpus in zip(speech.waveforms, speech.speaker,
+                                          speech.sex, speech.corpus):
+            group = "libri" if corpus == "librispeech" else "so"
+            self.groups.setdefault(group, {}).setdefault(str(spk), []).append(wave)
+            self.sex[str(spk)] = str(sex)
         if extra and split == "train":
             with open(root / "voices8k-extra" / "files.csv", newline="") as fh:
                 for i, row in enumerate(csv.DictReader(fh)):
@@ -145,12 +145,9 @@ class Voices:
 
 class Noises:
     def __init__(self, data, split):
-        root = Path(data) / "noise8k"
-        self.waves = []
-        with open(root / "files.csv", newline="") as fh:
-            for row in csv.DictReader(fh):
-                if row["split"] == split:
-                    self.waves.append(_read(root / row["path"]))
+        from sksep.datasets import load_noise8k
+
+        self.waves = load_noise8k(Path(data) / "noise8k", split=split).waveforms
 
     def excerpt(self, rng, size):
         w = self.waves[rng.integers(len(self.waves))]

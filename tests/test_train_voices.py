@@ -60,7 +60,9 @@ def data(tmp_path_factory):
         (root / "noise8k" / split).mkdir(parents=True)
         sf.write(root / "noise8k" / split / "n.flac",
                  (0.05 * rng.normal(size=5 * SR)).astype(np.float32), SR)
-        rows.append({"path": f"{split}/n.flac", "split": split})
+        rows.append({"path": f"{split}/n.flac", "source": "esc50", "category": "rain",
+                     "split": split, "license": "CC0", "attribution": "test noise",
+                     "speechlike": "0"})
     _index(root / "noise8k", rows)
     return root
 
