@@ -1,5 +1,7 @@
 import importlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,15 @@ def in_ci():
     """True when the environment variable CI is set (to anything but
     '', '0', 'false' or 'no'), as CI services set it."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def sksep(*args, cwd):
+    """Run the installed entry point (python -m sksep when there is none)."""
+    script = Path(sys.executable).with_name("sksep")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "sksep"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=env)
 
 
 def skip_or_fail(reason):

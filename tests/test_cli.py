@@ -1,6 +1,5 @@
 """The ``sksep`` command, end to end through subprocesses on tiny inputs."""
 
-import os
 import re
 import subprocess
 import sys
@@ -13,16 +12,9 @@ from sksep.datasets import load_demo, make_instantaneous_mixture
 from sksep.io import read_audio, write_audio
 from sksep.metrics import pit_si_sdr
 
+from conftest import sksep
+
 SR = 8000
-
-
-def sksep(*args, cwd):
-    """Run the installed entry point (python -m sksep when there is none)."""
-    script = Path(sys.executable).with_name("sksep")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "sksep"]
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env=env)
 
 
 def snapshot(folder):

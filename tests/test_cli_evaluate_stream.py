@@ -2,10 +2,7 @@
 rates, end to end through the entry point."""
 
 import csv
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +10,9 @@ import pytest
 
 from sksep.io import read_audio, write_audio
 
+from conftest import sksep
+
 SR = 8000
-
-
-def sksep(*args, cwd):
-    """Run the installed entry point (python -m sksep when there is none)."""
-    script = Path(sys.executable).with_name("sksep")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "sksep"]
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env=env)
 
 
 def direct_si_sdr(s, e):
