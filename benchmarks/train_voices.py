@@ -242,19 +242,23 @@ def valid_sets(data, n=100, seed=0):
 
 # -- training ------------------------------------------------------------------
 
-def si_sdri(module, mix, refs, device, batch=10):
+def estimates(module, mix, device, batch=10):
+    """The network's outputs for fixed mixtures (eval mode, no gradients),
+    float64; the network goes back to training mode."""
     import torch
 
+    module.eval()
+    with torch.no_grad():
+        ests = [module(torch.from_numpy(mix[i:i + batch]).to(device))["wave"]
+                .float().cpu().numpy() for i in range(0, len(mix), batch)]
+    module.train()
+    return np.concatenate(ests).astype(np.float64)
+
+
+def si_sdri(module, mix, refs, device):
     from sksep.metrics import pit_si_sdr, si_sdr_improvement
 
-    module.eval()
-    ests = []
-    with torch.no_grad():
-        for i in range(0, len(mix), batch):
-            x = torch.from_numpy(mix[i:i + batch]).to(device)
-            ests.append(module(x)["wave"].float().cpu().numpy())
-    module.train()
-    est = np.concatenate(ests).astype(np.float64)
+    est = estimates(module, mix, device)
     ref = refs.astype(np.float64)
     _, perm = pit_si_sdr(ref, est)
     est = np.take_along_axis(est, perm[:, :, None], axis=1)
@@ -282,13 +286,7 @@ def separation_loss(est, refs, mix, silent_floor=1e-3):
 def alone_gap(module, voices, device):
     """One voice alone: median level of the quieter output under the louder
     (dB; the target is at least 20)."""
-    import torch
-
-    module.eval()
-    with torch.no_grad():
-        est = module(torch.from_numpy(voices).to(device))["wave"].float().cpu().numpy()
-    module.train()
-    power = np.sort((est.astype(np.float64)**2).sum(-1), axis=1)
+    power = np.sort((estimates(module, voices, device)**2).sum(-1), axis=1)
     return float(np.median(10 * np.log10(power[:, 1] / np.maximum(power[:, 0], 1e-20))))
 
 
@@ -307,20 +305,12 @@ def lr_at(args, minutes, warm_from=0.0):
     return args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def _path_of(init):
-    """A model name's shipped file, or the path given."""
-    from sksep.pretrained import list_models
-
-    registry = list_models()
-    return OUT / registry[init]["file"] if init in registry else Path(init)
-
-
 def atomic_torch_save(obj, path):
     import torch
 
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    from sksep._files import atomic_write
+
+    atomic_write(path, lambda tmp: torch.save(obj, tmp), overwrite=True)
 
 
 def train(args):
@@ -352,8 +342,10 @@ def train(args):
         # a fresh machine: continue the run recorded in the committed model
         # file (its weights and progress; the optimizer starts afresh and
         # warms up again)
-        meta = torch.load(_path_of(args.init), map_location="cpu",
-                          weights_only=True).get("metadata", {})
+        from sksep.pretrained import _resolve
+
+        with _resolve(args.init)[0].open("rb") as fh:
+            meta = torch.load(fh, map_location="cpu", weights_only=True).get("metadata", {})
         if "step" in meta.get("progress", {}):
             progress.update(meta["progress"])
             progress.setdefault("history", [])
