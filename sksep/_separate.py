@@ -37,27 +37,15 @@ def room_stft(sr):
 def transform_chunked(estimator, X, chunk, overlap=None):
     """``estimator.transform(X)`` of a fixed (fitted) multichannel filter in
     overlapping chunks, cross-faded: bounded memory on long recordings."""
+    from .neural._inference import chunk_bounds, join_chunks
+
     n = X.shape[0]
     if n <= chunk:
         return estimator.transform(X)
-    overlap = overlap or max(chunk // 8, 1)
-    step = chunk - overlap
-    out = None
-    done = 0
-    for begin in range(0, n, step):
-        stop = min(n, begin + chunk)
-        part = estimator.transform(X[begin:stop])
-        if out is None:
-            out = np.zeros((n, part.shape[1]), dtype=part.dtype)
-        n_over = done - begin
-        if n_over > 0:
-            ramp = np.linspace(0.0, 1.0, n_over + 2, dtype=part.dtype)[1:-1, None]
-            out[begin:done] = out[begin:done] * (1 - ramp) + part[:n_over] * ramp
-        out[max(done, begin):stop] = part[max(n_over, 0):]
-        done = stop
-        if stop == n:
-            break
-    return out
+    step = chunk - (overlap or max(chunk // 8, 1))
+    # time on the rows here, on the last axis for join_chunks
+    return join_chunks(lambda start, stop: estimator.transform(X[start:stop]).T,
+                       chunk_bounds(n, chunk, step, equal=False)).T
 
 
 def resample(x, orig_sr, target_sr, size=None):

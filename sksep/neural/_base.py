@@ -287,7 +287,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         return X, Xb
 
     def _separate_chunked(self, X, size, overlap, progress):
-        from ..metrics import solve_permutation
+        from ._inference import align_sources, chunk_bounds, join_chunks
 
         min_size = self.stft_.n_fft
         if size < min_size:
@@ -296,41 +296,13 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             )
         if not 0 <= overlap < 1:
             raise ValueError(f"overlap must be in [0, 1), got {overlap!r}.")
-        n_clips, n_times = X.shape
         step = max(size - int(round(overlap * size)), 1)
-        # every chunk is full-size: the last one starts at n_times - size
-        starts = sorted(set(list(range(0, n_times - size, step)) + [n_times - size]))
-        out = np.zeros((n_clips, self.n_sources_, n_times), dtype=X.dtype)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(starts), unit="chunk", desc="separating")
-        done = 0  # samples of ``out`` written so far
-        for start in starts:
-            stop = start + size
-            chunk = self._separate(X[:, start:stop]).astype(X.dtype, copy=False)
-            n_over = done - start
-            if n_over > 0:
-                seen = out[:, :, start:done]
-                new = chunk[:, :, :n_over]
-                if self.permutation_invariant:
-                    for i in range(n_clips):
-                        a = seen[i] / (np.linalg.norm(seen[i], axis=1, keepdims=True)
-                                       + 1e-12)
-                        b = new[i] / (np.linalg.norm(new[i], axis=1, keepdims=True)
-                                      + 1e-12)
-                        chunk[i] = chunk[i, solve_permutation(a @ b.T)]
-                ramp = np.linspace(0.0, 1.0, n_over + 2, dtype=X.dtype)[1:-1]
-                out[:, :, start:done] *= 1 - ramp
-                out[:, :, start:done] += ramp * chunk[:, :, :n_over]
-            out[:, :, done:stop] = chunk[:, :, max(n_over, 0):]
-            done = stop
-            if bar is not None:
-                bar.update()
-        if bar is not None:
-            bar.close()
-        return out
+        return join_chunks(
+            lambda start, stop: self._separate(X[:, start:stop]).astype(X.dtype,
+                                                                      copy=False),
+            chunk_bounds(X.shape[1], size, step),
+            align=align_sources if self.permutation_invariant else None,
+            progress=progress)
 
     def score(self, X, y=None):
         """Mean SI-SDR improvement (dB) on a fixed, seeded set of mixtures.
@@ -775,21 +747,9 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
                 f"in classes_ {self.classes_.tolist()}.")
 
     def _separate(self, X, key="wave"):
-        import torch
+        from ._inference import run_module
 
-        module = self.net_.module_
-        module.eval()
-        device = next(module.parameters()).device
-        out = []
-        # one mixture at a time: an output never depends on which other
-        # mixtures share its batch (float32 kernels differ by batch size)
-        with torch.no_grad():
-            for clip in X:
-                xb = torch.as_tensor(np.asarray(clip, dtype=np.float32)[None],
-                                     device=device)
-                out.append(module(xb)[key].cpu().numpy())
-        return np.concatenate(out).astype(np.float64 if X.dtype == np.float64
-                                          else np.float32)
+        return run_module(self.net_.module_, X, key)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
