@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from ._dsp import Framer, OverlapAdder
 from ._validation import check_finite, pcm_to_float
 
 __all__ = ["BlockStreamer"]
@@ -99,10 +100,6 @@ class BlockStreamer:
         self.processor = processor
         self.n_fft, self.hop = int(n_fft), int(hop_length)
         self.window = np.asarray(window, dtype=np.float64)
-        self._w2 = self.window**2
-        self._torch_window = None       # the window as a float32 tensor, once needed
-        self._frame_index = {}          # frames per call -> sample indices
-        self._wave = {}                 # frames per call -> synthesis buffer
         self.pad_mode, self.layout, self.dtype = pad_mode, layout, dtype
         self.n_channels, self.n_outputs = n_channels, n_outputs
         self.left = self.n_fft // 2
@@ -110,15 +107,10 @@ class BlockStreamer:
         self.latency_ms_ = (None if sample_rate is None
                             else 1000.0 * self.latency_ / sample_rate)
         self.n_samples_in_ = 0
-        self._head = np.zeros((0, n_channels))   # the first samples (start padding)
-        self._padded = None                      # padded input not yet framed
-        self._pad_start = 0                      # its position in padded coordinates
-        self._next_frame = 0
-        # overlap-add from _ola_start: the outputs, then the window-squared envelope
-        self._ola = np.zeros((0, n_outputs + 1))
-        self._ola_start = 0
+        self._framer = Framer(self.n_fft, self.hop, pad_mode, n_channels)
+        self._ola = OverlapAdder(self.n_fft, self.hop, self.window, n_outputs,
+                                 self.left)
         self._n_out = -self.latency_             # next output sample (x index)
-        self._tail = np.zeros((0, n_channels))   # the last n_fft input samples
         self._flushed = False
 
     # -- public --------------------------------------------------------------
@@ -139,16 +131,8 @@ class BlockStreamer:
         if self._flushed:
             raise RuntimeError("This stream was flushed; create a new streamer.")
         x = self._check_block(block)
-        n = x.shape[0]
-        self.n_samples_in_ += n
-        self._tail = np.concatenate([self._tail, x])[-self.n_fft:]
-        if self._padded is None:
-            self._head = np.concatenate([self._head, x])
-            if self._head.shape[0] > self.left:
-                self._padded = np.concatenate([self._start_pad(self._head), self._head])
-        else:
-            self._padded = np.concatenate([self._padded, x])
-        self._run_frames(self._available_frames())
+        self.n_samples_in_ += x.shape[0]
+        self._run_frames(self._framer.push(x))
         return self._emit(self.n_samples_in_ - self.latency_)
 
     def flush(self):
@@ -162,22 +146,10 @@ class BlockStreamer:
         if self._flushed:
             raise RuntimeError("This stream was already flushed.")
         self._flushed = True
-        total = self.n_samples_in_
-        if total == 0:
+        if self.n_samples_in_ == 0:
             return self._layout(np.zeros((self.latency_, self.n_outputs)))
-        from .nn._stft import geometry
-
-        geo = geometry(self.n_fft, self.hop, True, self.pad_mode, total)
-        if geo.extended != total:
-            raise ValueError(
-                f"The stream held {total} samples, too few for the STFT's padding "
-                f"(at least {max(geo.left, geo.right) + 1}); separate it offline."
-            )
-        if self._padded is None:  # pragma: no cover - needs total <= left
-            self._padded = np.concatenate([self._start_pad(self._head), self._head])
-        self._padded = np.concatenate([self._padded, self._end_pad(geo.right)])
-        self._run_frames(geo.n_frames - self._next_frame)
-        return self._emit(total, final=True)
+        self._run_frames(self._framer.finish())
+        return self._emit(self.n_samples_in_, final=True)
 
     # -- internals -------------------------------------------------------------
 
@@ -196,76 +168,19 @@ class BlockStreamer:
             check_finite(x, "block")                          # (or an overflow)
         return x
 
-    def _start_pad(self, head):
-        n = self.left
-        if self.pad_mode == "reflect":
-            return head[n:0:-1]
-        if self.pad_mode == "replicate":
-            return np.repeat(head[:1], n, axis=0)
-        return np.zeros((n, self.n_channels))
-
-    def _end_pad(self, n):
-        tail = self._tail
-        if n <= 0:
-            return np.zeros((0, self.n_channels))
-        if self.pad_mode == "reflect":
-            return tail[-2:-2 - n:-1]
-        if self.pad_mode == "replicate":
-            return np.repeat(tail[-1:], n, axis=0)
-        return np.zeros((n, self.n_channels))
-
-    def _available_frames(self):
-        if self._padded is None:
-            return 0
-        end = self._pad_start + self._padded.shape[0]   # padded samples known
-        last = (end - self.n_fft) // self.hop            # last complete frame
-        return max(0, last + 1 - self._next_frame)
-
-    def _run_frames(self, count):
-        if count <= 0:
+    def _run_frames(self, frames):                               # (T, n_fft, C)
+        if frames.shape[0] == 0:
             return
-        first = self._next_frame
-        idx = self._frame_index.get(count)
-        if idx is None:
-            idx = np.arange(count)[:, None] * self.hop + np.arange(self.n_fft)
-            if count <= 64:
-                self._frame_index[count] = idx
-        frames = self._padded[first * self.hop - self._pad_start:][idx]  # (T, n_fft, C)
+        first = self._framer.next_frame - frames.shape[0]
         if self.dtype == np.float32:
             # the offline separators' float32 torch FFTs, for equal numbers
-            import torch
+            from ._dsp._torch import rfft_frames
 
-            if self._torch_window is None:
-                self._torch_window = torch.as_tensor(
-                    self.window, dtype=torch.float32)[None, :, None]
-            spec = torch.fft.rfft(torch.as_tensor(frames, dtype=torch.float32)
-                                  * self._torch_window, dim=1).numpy()
+            spec = rfft_frames(frames, self.window)
         else:
             spec = np.fft.rfft(frames * self.window[None, :, None], axis=1)
         out = np.asarray(self.processor(spec))                      # (T, F, K)
-        # windowed frames beside the squared window, overlap-added together
-        wave = self._wave.get(count)
-        if wave is None:
-            wave = np.empty((count, self.n_fft, self.n_outputs + 1))
-            wave[:, :, -1] = self._w2
-            if count <= 64:
-                self._wave[count] = wave
-        np.multiply(np.fft.irfft(out, n=self.n_fft, axis=1), self.window[None, :, None],
-                    out=wave[:, :, :-1])
-        need = (first + count - 1) * self.hop + self.n_fft - self._ola_start
-        if need > self._ola.shape[0]:
-            self._ola = np.concatenate(
-                [self._ola, np.zeros((need - self._ola.shape[0], self.n_outputs + 1))])
-        at = first * self.hop - self._ola_start
-        for j in range(count):
-            self._ola[at:at + self.n_fft] += wave[j]
-            at += self.hop
-        self._next_frame += count
-        # drop input that no future frame needs
-        keep_from = self._next_frame * self.hop - self._pad_start
-        if keep_from > 0:
-            self._padded = self._padded[keep_from:]
-            self._pad_start += keep_from
+        self._ola.add(np.fft.irfft(out, n=self.n_fft, axis=1), first)
 
     def _emit(self, upto, final=False):
         """Output samples ``y[_n_out:upto]`` (negative indices: the latency's
@@ -278,24 +193,16 @@ class BlockStreamer:
         shape = (self.n_outputs, hi - lo) if by_source else (hi - lo, self.n_outputs)
         out = (np.zeros if first_real > lo else np.empty)(shape, self.dtype)
         if hi > first_real:
-            a = first_real + self.left - self._ola_start
-            b = hi + self.left - self._ola_start
-            ola = self._ola[a:b]
-            env = ola[:, -1]
-            inv = np.divide(1.0, env, out=np.zeros(b - a),
-                            where=env > np.finfo(np.float64).tiny)
+            sums, inv = self._ola.read(first_real, hi)
             if by_source:
-                np.multiply(ola[:, :-1].T, inv, out=out[:, first_real - lo:])
+                np.multiply(sums.T, inv, out=out[:, first_real - lo:])
             else:
-                np.multiply(ola[:, :-1], inv[:, None], out=out[first_real - lo:])
+                np.multiply(sums, inv[:, None], out=out[first_real - lo:])
         self._n_out = hi
         if not final:
-            # output final up to here: drop the accumulator before it (never
-            # past the start of a frame still to come)
-            cut = min(hi + self.left, self._next_frame * self.hop) - self._ola_start
-            if cut > 0:
-                self._ola = self._ola[cut:]
-                self._ola_start += cut
+            # output final up to here: drop the sums before it (never past
+            # the start of a frame still to come)
+            self._ola.discard(min(hi, self._framer.next_frame * self.hop - self.left))
         return out
 
     def _layout(self, out):

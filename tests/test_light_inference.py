@@ -127,7 +127,7 @@ def test_a_loaded_model_pickles_and_clones():
 def test_the_hann_window_is_scipys_to_the_bit(n_fft, win_length):
     from scipy.signal import get_window
 
-    from sksep.nn._stft import make_window
+    from sksep._dsp._torch import make_window
 
     ours = make_window("hann", win_length, n_fft, dtype=torch.float64).numpy()
     left = (n_fft - win_length) // 2

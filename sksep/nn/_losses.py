@@ -5,6 +5,9 @@ import itertools
 import numpy as np
 import torch
 
+from .. import _dsp
+from .._dsp import _torch as torch_dsp
+
 
 def neg_si_sdr(estimate, reference, eps=1e-8):
     """Negative SI-SDR in dB over the last axis (differentiable).
@@ -179,12 +182,10 @@ class SeparationLoss(torch.nn.Module):
         return torch.diagonal(pair, dim1=1, dim2=2).mean()
 
     def _spectral(self, y_pred, y_true):
-        from . import _stft as stft_core
-
         batch, n_src, n_times = y_true.shape
-        geo = stft_core.geometry(self.n_fft, self.hop_length, self.center,
-                                 self.pad_mode, n_times)
-        ref = stft_core.stft(y_true.reshape(batch * n_src, n_times), geo,
+        geo = _dsp.geometry(self.n_fft, self.hop_length, self.center, self.pad_mode,
+                            n_times)
+        ref = torch_dsp.stft(y_true.reshape(batch * n_src, n_times), geo,
                              self.window).transpose(1, 2)
         ref = ref.reshape(batch, n_src, *ref.shape[1:])
         mix = y_pred["spec"][:, None]

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _stft as stft_core
+from .. import _dsp
+from .._dsp import _torch as torch_dsp
 
 _LOG_EPS = 1e-8
 
@@ -531,12 +532,12 @@ class SpectralSeparator(nn.Module):
         self.register_buffer("window", torch.as_tensor(window, dtype=torch.float32))
 
     def geometry(self, n_times):
-        return stft_core.geometry(self.n_fft, self.hop_length, self.center,
-                                  self.pad_mode, n_times)
+        return _dsp.geometry(self.n_fft, self.hop_length, self.center,
+                             self.pad_mode, n_times)
 
     def encode(self, mixture):
         geo = self.geometry(mixture.shape[-1])
-        spec = stft_core.stft(mixture, geo, self.window).transpose(1, 2)
+        spec = torch_dsp.stft(mixture, geo, self.window).transpose(1, 2)
         features = torch.log(spec.real**2 + spec.imag**2 + _LOG_EPS)
         return geo, spec, features
 
@@ -579,7 +580,7 @@ class SpectralSeparator(nn.Module):
     def decode(self, masked_spec, geo):
         batch, n_src, n_frames, n_freqs = masked_spec.shape
         flat = masked_spec.reshape(batch * n_src, n_frames, n_freqs).transpose(1, 2)
-        wave = stft_core.istft(flat, geo, self.window)
+        wave = torch_dsp.istft(flat, geo, self.window)
         return wave.reshape(batch, n_src, -1)
 
     def forward(self, mixture):

@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .. import _dsp
 from .._persistence import VersionedPickleMixin
 from .._validation import check_finite, reject_bool
 
@@ -76,6 +77,9 @@ default='reflect'
         Frames per clip.
     hop_length_, win_length_ : int
         The hop and window lengths in use (defaults resolved).
+    window_ : ndarray of shape (n_fft,)
+        The analysis window in use (float64, ``win_length_`` values centred
+        in ``n_fft``), also the window of the least-squares inverse.
 
     See Also
     --------
@@ -188,33 +192,30 @@ default='reflect'
         """
         reject_bool(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        win_length = self.n_fft if self.win_length is None else self.win_length
-        if win_length > self.n_fft:
-            raise ValueError(
-                f"win_length={win_length} is larger than n_fft={self.n_fft}."
-            )
-        hop_length = max(win_length // 4, 1) if self.hop_length is None else (
-            self.hop_length
+        self.hop_length_, self.win_length_ = _dsp.resolve_lengths(
+            self.n_fft, self.hop_length, self.win_length)
+        self.window_ = _dsp.window_values(self.window, self.win_length_, self.n_fft)
+        self._geometry = _dsp.geometry(
+            self.n_fft, self.hop_length_, self.center, self.pad_mode, X.shape[1]
         )
-        if hop_length > win_length:
-            raise ValueError(
-                f"hop_length={hop_length} is larger than win_length="
-                f"{win_length}: samples between windows would be lost."
-            )
-        import torch
-
-        from ..nn import _stft as _core
-
-        self._window = _core.make_window(self.window, win_length, self.n_fft,
-                                         dtype=torch.float64)
-        self._geometry = _core.geometry(
-            self.n_fft, hop_length, self.center, self.pad_mode, X.shape[1]
-        )
-        self._inv_envelope = _core.inverse_envelope(self._geometry, self._window)
-        self.hop_length_, self.win_length_ = hop_length, win_length
+        self._inv_envelope = _dsp.inverse_envelope(self._geometry, self.window_)
         self.n_freqs_ = self._geometry.n_freqs
         self.n_frames_ = self._geometry.n_frames
         return self
+
+    @property
+    def _window(self):
+        """``window_`` as a float64 tensor (sharing its memory), for callers
+        written before ``window_`` was public."""
+        import torch
+
+        return torch.from_numpy(self.window_)
+
+    def __setstate__(self, state):
+        if "_window" in state:          # pickled before window_ was public
+            state["window_"] = state.pop("_window").numpy()
+            state["_inv_envelope"] = np.asarray(state["_inv_envelope"])
+        super().__setstate__(state)
 
     # -- transforming -----------------------------------------------------
 
@@ -239,10 +240,11 @@ default='reflect'
         check_finite(X)
         import torch
 
-        from ..nn import _stft as _core
+        from .._dsp import _torch as torch_dsp
 
-        with _core.torch_threads(self.n_jobs), torch.no_grad():
-            spec = _core.stft(_as_tensor(X), self._geometry, self._window)
+        with torch_dsp.torch_threads(self.n_jobs), torch.no_grad():
+            spec = torch_dsp.stft(torch_dsp.as_tensor(X), self._geometry,
+                                 self.window_)
             spec = spec.transpose(1, 2)  # (n_clips, n_frames, n_freqs): no copy
             if self.output == "complex":
                 Z = torch.view_as_real(spec)
@@ -274,29 +276,29 @@ default='reflect'
         frames = self._frame_major(X)
         import torch
 
-        from ..nn import _stft as _core
+        from .._dsp import _torch as torch_dsp
 
-        with _core.torch_threads(self.n_jobs), torch.no_grad():
-            S = _as_tensor(frames)
+        with torch_dsp.torch_threads(self.n_jobs), torch.no_grad():
+            S = torch_dsp.as_tensor(frames)
             if self.output == "complex":
-                self._warn_poor_coverage(_core)
+                self._warn_poor_coverage()
                 spec = torch.view_as_complex(S).transpose(1, 2)
-                y = _core.istft(spec, self._geometry, self._window,
-                                self._inv_envelope)
+                y = torch_dsp.istft(spec, self._geometry, self.window_,
+                                    self._inv_envelope)
             else:
                 magnitude = self._magnitude(S).transpose(1, 2)
                 generator = torch.Generator().manual_seed(
                     int(check_random_state(self.random_state).randint(2**31 - 1))
                 )
-                y = _core.griffin_lim(
-                    magnitude, self._geometry, self._window, n_iter=self.n_iter,
+                y = torch_dsp.griffin_lim(
+                    magnitude, self._geometry, self.window_, n_iter=self.n_iter,
                     momentum=0.99, generator=generator,
                 )
             return y.numpy()
 
-    def _warn_poor_coverage(self, _core):
+    def _warn_poor_coverage(self):
         geo = self._geometry
-        envelope = _core.window_envelope(geo, self._window).numpy()
+        envelope = _dsp.window_envelope(geo, self.window_)
         clip = envelope[geo.left:geo.left + geo.n_times]
         weak = np.flatnonzero(clip < 1e-3 * envelope.max())
         if weak.size:
@@ -397,10 +399,3 @@ default='reflect'
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-
-def _as_tensor(X):
-    """A tensor sharing ``X``'s memory, or a copy when ``X`` is read-only."""
-    import torch
-
-    X = np.ascontiguousarray(X)
-    return torch.from_numpy(X) if X.flags.writeable else torch.tensor(X)
