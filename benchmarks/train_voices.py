@@ -45,6 +45,25 @@ an ``sksep.pretrained`` file. Rerun the same command to continue. The log
 
 ``--export`` copies the best network into ``sksep/pretrained/data`` under
 ``--name`` (its scores come from ``benchmarks/bench_speech8k.py``).
+
+``--task speech-noise`` trains the same way a class-fixed speech-vs-noise
+separator (``classes_ = ['noise', 'speech']``, no permutation): one voice
+(augmented as above) over noise8k ``train`` noise (a third of them the sum of
+two clips, EQ-coloured at random) at ``--snr`` dB; ``--p-single`` of the
+mixtures hold speech alone and as many noise alone, the absent class's output
+trained towards silence. The loss is the negative SI-SDR of each output
+against its own class, the noise output weighted a quarter. Started from a
+two-voice network, the output already closer to speech becomes 'speech'.
+Valid: 4 s mixtures of the valid voices and valid noises at -5, 0, 5 and
+10 dB SNR, LibriSpeech and speechocean762 readers separately; the criterion is
+the LibriSpeech readers' speech SI-SDRi over the four SNRs. A run continues
+the recorded progress of its ``--init`` file only when that file was trained
+on the same task (resume a speech-noise run on a fresh machine with
+``--init <its exported name>``)::
+
+    nohup python benchmarks/train_voices.py --task speech-noise \\
+        --init speech8k-2voices --name speech8k-speech-noise \\
+        --checkpoints ckpt/noise1 --hours 20 >> ckpt/noise1/train.log 2>&1 &
 """
 
 import argparse
@@ -297,6 +316,137 @@ CRITERIA = {
 }
 
 
+# -- the speech-vs-noise task ----------------------------------------------------
+# One voice over background sound; a class-fixed network with
+# ``classes_ = ['noise', 'speech']`` (np.unique order) learns one output per
+# class, no permutation.
+
+NOISE_CLASSES = ("noise", "speech")
+VALID_SNRS = (-5.0, 0.0, 5.0, 10.0)
+
+
+def noise_batch(rng, voices, noises, args):
+    """Mixtures of one voice and background noise at ``--snr`` dB (uniform);
+    refs ``(B, 2, T)`` in ``NOISE_CLASSES`` order. ``--p-single`` of them
+    hold speech alone (the noise output learns silence), as many noise alone
+    (the speech output learns silence); a third of the noises are the sum of
+    two clips."""
+    weights = {"libri": args.p_libri, "so": args.p_so,
+               "extra": max(0.0, 1 - args.p_libri - args.p_so)}
+    mixes, refs = [], []
+    for _ in range(args.batch_size):
+        _, s = draw_voice(rng, voices, weights, SEGMENT, speed=rng.random() < args.p_speed)
+        if rng.random() < args.p_eq:
+            s = colour(rng, s)
+        n = noises.excerpt(rng, SEGMENT)
+        if rng.random() < 1 / 3:
+            m = noises.excerpt(rng, SEGMENT)
+            n = n + m * np.sqrt(np.mean(n**2) / max(np.mean(m**2), 1e-12)
+                                * 10 ** (rng.uniform(-10, 10) / 10))
+        if rng.random() < args.p_eq:
+            n = colour(rng, n)
+        ps, pn = np.mean(s**2), np.mean(n**2)
+        if ps <= 0 or pn <= 0:  # a silent excerpt: draw again
+            return noise_batch(rng, voices, noises, args)
+        n = n * np.sqrt(ps / pn * 10 ** (-rng.uniform(*args.snr) / 10))
+        u = rng.random()
+        if u < args.p_single:
+            n = np.zeros_like(n)
+        elif u < 2 * args.p_single:
+            s = np.zeros_like(s)
+        src = np.stack([n, s])
+        mix = src.sum(0)
+        level = 10 ** (rng.uniform(-35, -15) / 20) / max(np.sqrt(np.mean(mix**2)), 1e-8)
+        mixes.append(mix * level)
+        refs.append(src * level)
+    return (np.array(mixes, dtype=np.float32), np.array(refs, dtype=np.float32))
+
+
+def class_loss(est, refs, mix, weights=(0.25, 1.0), silent_floor=1e-3):
+    """Class-fixed loss: negative SI-SDR of each output against its own
+    class (no permutation), the noise output weighted ``weights[0]``;
+    against a silent reference the output's energy relative to the
+    mixture's, floored at -30 dB."""
+    import torch
+
+    from sksep.nn import pairwise_neg_si_sdr
+
+    own = torch.diagonal(pairwise_neg_si_sdr(est, refs), dim1=1, dim2=2)  # (B, C)
+    silent = (refs**2).sum(-1) <= 0
+    rel = (est**2).sum(-1) / (mix**2).sum(-1, keepdim=True).clamp_min(1e-12)
+    own = torch.where(silent, 10 * torch.log10(rel + silent_floor), own)
+    w = torch.tensor(weights, dtype=own.dtype, device=own.device)
+    return (own * w).sum(-1).mean() / w.sum()
+
+
+def noise_valid_sets(data, n=100, seed=0):
+    """Fixed 4 s mixtures of one valid voice and valid noise, SNRs cycling
+    through ``VALID_SNRS``; per corpus: name -> (mix, refs, snrs); and
+    ``<corpus>-clean``: clean voices (the speech output should keep them)."""
+    voices = Voices(data, "valid", extra=False)
+    noises = Noises(data, "valid")
+    out = {}
+    for group in ("libri", "so"):
+        rng = np.random.default_rng([seed, len(group), 1])
+        mixes, refs, snrs = [], [], []
+        for i in range(n):
+            _, s = draw_voice(rng, voices, {group: 1.0}, SEGMENT, speed=False)
+            nz = noises.excerpt(rng, SEGMENT)
+            snr = VALID_SNRS[i % len(VALID_SNRS)]
+            nz = nz * np.sqrt(np.mean(s**2) / max(np.mean(nz**2), 1e-12) * 10 ** (-snr / 10))
+            mixes.append(s + nz)
+            refs.append(np.stack([nz, s]))
+            snrs.append(snr)
+        out[group] = (np.array(mixes, np.float32), np.array(refs, np.float32),
+                      np.array(snrs))
+        out[group + "-clean"] = np.array([r[1] for r in refs[:40]], np.float32)
+    return out
+
+
+def noise_scores(module, valid, device):
+    """Speech output's SI-SDRi per corpus (mean over SNRs, and at 0 dB) and
+    its SI-SDR on clean speech (median: how much a clean voice is kept)."""
+    from sksep.metrics import si_sdr
+
+    scores = {}
+    for group in ("libri", "so"):
+        mix, refs, snrs = valid[group]
+        est = estimates(module, mix, device)[:, 1]
+        gain = (si_sdr(refs[:, 1].astype(np.float64), est)
+                - si_sdr(refs[:, 1].astype(np.float64), mix.astype(np.float64)))
+        scores[group] = round(float(np.mean(gain)), 3)
+        scores[group + "@0dB"] = round(float(np.mean(gain[snrs == 0])), 3)
+        clean = valid[group + "-clean"]
+        kept = si_sdr(clean.astype(np.float64), estimates(module, clean, device)[:, 1])
+        scores[group + "-clean"] = round(float(np.median(kept)), 3)
+    return scores
+
+
+def swap_outputs(module):
+    """Swap a two-output network's outputs in place (the mask model's output
+    layer rows, or the CNN's decoder branches)."""
+    import torch
+
+    net = module.mask_net
+    if hasattr(net, "out") and isinstance(net.out, torch.nn.Linear):
+        with torch.no_grad():
+            for p in (net.out.weight, net.out.bias):
+                half = p.shape[0] // 2
+                p.copy_(torch.cat([p[half:], p[:half]]))
+        return
+    for name, child in net.named_children():
+        if isinstance(child, torch.nn.ModuleList) and len(child) == 2:
+            child[0], child[1] = child[1], child[0]
+            return
+    raise TypeError(f"cannot swap the outputs of {type(net).__name__}")
+
+
+NOISE_CRITERIA = {
+    "libri": lambda s: s["libri"],
+    "libri+so": lambda s: 0.5 * (s["libri"] + s["so"]),
+}
+
+
 def lr_at(args, minutes, warm_from=0.0):
     """Cosine decay over ``--hours``, after a linear warm-up of
     ``--warmup-minutes`` from ``warm_from`` (where a fresh optimizer began)."""
@@ -326,11 +476,16 @@ def train(args):
     machine = f"{socket.gethostname()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     device = torch.device(args.device)
     est = load(args.init, device=str(device))
+    noise_task = args.task == "speech-noise"
+    if noise_task:
+        # one output per class, in np.unique order, no permutation
+        est.set_params(permutation_invariant=False)
+        est.classes_ = np.array(NOISE_CLASSES)
     module = est.net_.module_.to(device)
     module.train()
     opt = torch.optim.AdamW(module.parameters(), lr=args.lr, weight_decay=0.0)
     progress = {"step": 0, "minutes": 0.0, "best": -math.inf, "history": [],
-                "init": str(args.init)}
+                "init": str(args.init), "task": args.task}
     if state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=False)
         module.load_state_dict(state["module"])
@@ -346,23 +501,30 @@ def train(args):
 
         with _resolve(args.init)[0].open("rb") as fh:
             meta = torch.load(fh, map_location="cpu", weights_only=True).get("metadata", {})
-        if "step" in meta.get("progress", {}):
+        if ("step" in meta.get("progress", {})
+                and meta["progress"].get("task", "voices") == args.task):
             progress.update(meta["progress"])
             progress.setdefault("history", [])
             progress["warm_from"] = progress["minutes"]
             print(f"continuing the run recorded in {args.init}: step {progress['step']}, "
                   f"{progress['minutes']:.1f} min (fresh optimizer)", flush=True)
+    table = NOISE_CRITERIA if noise_task else CRITERIA
+    if args.criterion is None:
+        args.criterion = "libri" if noise_task else "libri+noise"
+    if args.criterion not in table:
+        raise SystemExit(f"--criterion {args.criterion} is not one of {sorted(table)} "
+                         f"for --task {args.task}")
     if progress.get("criterion", "libri") != args.criterion and "best_scores" in progress:
         # the saved best network, scored by the criterion now in force
-        progress["best"] = CRITERIA[args.criterion](progress["best_scores"])
+        progress["best"] = table[args.criterion](progress["best_scores"])
     progress["criterion"] = args.criterion
-    criterion = CRITERIA[args.criterion]
+    criterion = table[args.criterion]
     print(f"machine: {machine}; device {device}; threads {args.threads}; "
           f"bf16 {args.bf16}; torch {torch.__version__}", flush=True)
     t_load = time.perf_counter()
     voices = Voices(args.data, "train")
     noises = Noises(args.data, "train")
-    valid = valid_sets(args.data, n=args.n_valid)
+    valid = (noise_valid_sets if noise_task else valid_sets)(args.data, n=args.n_valid)
     print(f"data: {voices.minutes()} min of voices, {len(noises.waves)} noises "
           f"({time.perf_counter() - t_load:.0f} s to load)", flush=True)
 
@@ -372,22 +534,30 @@ def train(args):
                            "progress": progress, "args": vars(args)}, state_path)
 
     def evaluate():
-        scores = {k: round(si_sdri(module, *v, device), 3) if isinstance(v, tuple)
-                  else round(alone_gap(module, v, device), 3) for k, v in valid.items()}
         step, minutes = progress["step"], minutes_done()
-        history = progress.get("history") or [scores]
-        progress.setdefault("start_scores", {"libri": history[0]["libri"]})
-        # a better criterion does not count if clean LibriSpeech separation
-        # fell more than --clean-tolerance below where the run started
-        clean_ok = scores["libri"] >= progress["start_scores"]["libri"] - args.clean_tolerance
+        head = (f"step {step:7d}  {minutes:7.1f} min  lr {lr:.2e}  "
+                f"train {-running / max(n_run, 1):6.2f} dB  ")
+        if noise_task:
+            scores = noise_scores(module, valid, device)
+            clean_ok = True
+            line = (f"valid speech SI-SDRi libri {scores['libri']:6.2f} (0 dB {scores['libri@0dB']:6.2f})  "
+                    f"so {scores['so']:6.2f} (0 dB {scores['so@0dB']:6.2f})  clean speech kept "
+                    f"{scores['libri-clean']:5.1f}/{scores['so-clean']:5.1f} dB")
+        else:
+            scores = {k: round(si_sdri(module, *v, device), 3) if isinstance(v, tuple)
+                      else round(alone_gap(module, v, device), 3) for k, v in valid.items()}
+            history = progress.get("history") or [scores]
+            progress.setdefault("start_scores", {"libri": history[0]["libri"]})
+            # a better criterion does not count if clean LibriSpeech separation
+            # fell more than --clean-tolerance below where the run started
+            clean_ok = scores["libri"] >= progress["start_scores"]["libri"] - args.clean_tolerance
+            line = (f"valid libri {scores['libri']:6.2f}  so {scores['so']:6.2f}  "
+                    f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}  "
+                    f"alone gap {scores['libri-alone']:5.1f}/{scores['so-alone']:5.1f} dB")
         improved = criterion(scores) > progress["best"] and clean_ok
         progress["history"].append({"step": step, "minutes": round(minutes, 1),
                                     "loss": round(running / max(n_run, 1), 3), **scores})
-        print(f"step {step:7d}  {minutes:7.1f} min  lr {lr:.2e}  train {-running / max(n_run, 1):6.2f} dB  "
-              f"valid libri {scores['libri']:6.2f}  so {scores['so']:6.2f}  "
-              f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}  "
-              f"alone gap {scores['libri-alone']:5.1f}/{scores['so-alone']:5.1f} dB"
-              f"{'  *' if improved else '' if clean_ok else '  (clean below start)'}",
+        print(head + line + f"{'  *' if improved else '' if clean_ok else '  (clean below start)'}",
               flush=True)
         if improved:
             progress["best"] = criterion(scores)
@@ -410,12 +580,23 @@ def train(args):
     last_valid = last_save = time.perf_counter()
     running, n_run, lr = 0.0, 0, args.lr
     if progress["step"] == 0:
+        if noise_task:
+            # a two-voice network starts with its outputs in no class order:
+            # give 'speech' to the output that already holds more of it
+            before = noise_scores(module, valid, device)
+            swap_outputs(module)
+            after = noise_scores(module, valid, device)
+            if after["libri"] + after["so"] < before["libri"] + before["so"]:
+                swap_outputs(module)
+            print(f"outputs {'swapped' if after['libri'] + after['so'] >= before['libri'] + before['so'] else 'kept'}: "
+                  f"speech SI-SDRi libri/so {before['libri']:.2f}/{before['so']:.2f} as loaded, "
+                  f"{after['libri']:.2f}/{after['so']:.2f} swapped", flush=True)
         evaluate()
     while minutes_done() < args.stop_after_hours * 60 and (
             args.minutes is None or time.perf_counter() - t0 < args.minutes * 60) and (
             args.max_steps is None or progress["step"] < args.max_steps):
         rng = np.random.default_rng([args.seed, progress["step"]])
-        mix, refs = training_batch(rng, voices, noises, args)
+        mix, refs = (noise_batch if noise_task else training_batch)(rng, voices, noises, args)
         lr = lr_at(args, minutes_done(), progress.get("warm_from", 0.0))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -423,7 +604,7 @@ def train(args):
         y = torch.from_numpy(refs).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             out = module(x)["wave"]
-        loss = separation_loss(out.float(), y, x)
+        loss = (class_loss if noise_task else separation_loss)(out.float(), y, x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(module.parameters(), args.clip)
@@ -455,6 +636,7 @@ def export(args):
     prog = state["metadata"]["progress"]
     entry["training"] = {
         "script": "benchmarks/train_voices.py",
+        "task": prog.get("task", "voices"),
         "init": prog.get("init"),
         "steps": prog["step"],
         "best_step": prog.get("best_step"),
@@ -489,9 +671,18 @@ def main(argv=None):
     p.add_argument("--clean-tolerance", type=float, default=0.25,
                    help="dB the clean LibriSpeech valid SI-SDRi may fall below the "
                         "run's start for a network to be kept as the best")
-    p.add_argument("--criterion", choices=sorted(CRITERIA), default="libri+noise",
-                   help="model selection on valid: the LibriSpeech readers clean, "
-                        "or the mean of clean and in noise")
+    p.add_argument("--task", choices=("voices", "speech-noise"), default="voices",
+                   help="voices: two voices apart (PIT); speech-noise: one voice "
+                        "from background noise, class-fixed outputs ['noise', 'speech']")
+    p.add_argument("--criterion", choices=sorted(set(CRITERIA) | set(NOISE_CRITERIA)),
+                   default=None,
+                   help="model selection on valid. voices: the LibriSpeech readers "
+                        "clean (libri), or the mean of clean and in noise "
+                        "(libri+noise, the default); speech-noise: the LibriSpeech "
+                        "readers' speech SI-SDRi over -5..10 dB SNR (libri, the "
+                        "default) or its mean with speechocean762's (libri+so)")
+    p.add_argument("--snr", type=float, nargs=2, default=(-7.5, 17.5),
+                   help="speech-noise: SNR range of the training mixtures (dB)")
     p.add_argument("--warmup-minutes", type=float, default=5.0)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--clip", type=float, default=5.0)

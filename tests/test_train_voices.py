@@ -144,3 +144,52 @@ def test_a_fresh_machine_continues_from_the_committed_model_file(tv, data, init,
     assert later["progress"]["step"] == recorded["step"] + 2
     assert later["progress"]["minutes"] > recorded["minutes"]
     assert later["progress"]["warm_from"] == recorded["minutes"]
+
+
+class _NoiseArgs:
+    batch_size, p_libri, p_so, p_speed, p_eq, p_single = 6, .4, .3, .5, .0, .0
+    snr = (-5.0, 5.0)
+
+
+def test_speech_noise_mixtures_hold_one_voice_over_noise_at_the_asked_snr(tv, data):
+    voices = tv.Voices(data, "train")
+    noises = tv.Noises(data, "train")
+    mix, refs = tv.noise_batch(np.random.default_rng([0, 3]), voices, noises, _NoiseArgs)
+    again, _ = tv.noise_batch(np.random.default_rng([0, 3]), voices, noises, _NoiseArgs)
+    np.testing.assert_array_equal(mix, again)
+    assert refs.shape == (6, 2, 4 * SR)  # classes in np.unique order: noise, speech
+    np.testing.assert_allclose(mix, refs.sum(1), atol=1e-6)
+    snr = 10 * np.log10(np.sum(refs[:, 1]**2, -1) / np.sum(refs[:, 0]**2, -1))
+    assert np.all((snr > -5.01) & (snr < 5.01)) and np.ptp(snr) > 1
+
+
+def test_the_class_loss_rewards_each_class_on_its_own_output(tv):
+    rng = np.random.default_rng(0)
+    refs = torch.from_numpy(rng.normal(size=(3, 2, 800)).astype(np.float32))
+    mix = refs.sum(1)
+    right = tv.class_loss(refs, refs, mix)
+    swapped = tv.class_loss(refs.flip(1), refs, mix)
+    assert right < -40 and swapped > 0  # no permutation forgives the swap
+    # speech alone: the noise output is trained towards silence
+    alone = refs.clone()
+    alone[:, 0] = 0
+    quiet = tv.class_loss(torch.stack([0 * mix, mix], 1), alone, mix)
+    loud = tv.class_loss(torch.stack([mix, mix], 1), alone, mix)
+    assert quiet < loud
+
+
+def test_a_speech_noise_run_gives_a_class_fixed_model(tv, data, init, tmp_path):
+    # started from a two-voice run's model file, whose recorded progress
+    # belongs to another task and must not be continued
+    _run(tv, data, init, tmp_path / "voices", 3)
+    voices_model = tmp_path / "voices" / "tiny.best.pt"
+    tv.main(["--task", "speech-noise", "--data", str(data), "--init", str(voices_model),
+             "--name", "tiny-sn", "--checkpoints", str(tmp_path), "--max-steps", "2",
+             "--batch-size", "2", "--n-valid", "4", "--valid-minutes", "1e6",
+             "--warmup-minutes", "0", "--hours", "1e6", "--lr", "1e-2"])
+    est = load(tmp_path / "tiny-sn.best.pt")
+    assert est.classes_.tolist() == ["noise", "speech"]
+    assert not est.permutation_invariant
+    state = torch.load(tmp_path / "tiny-sn.state.pt", weights_only=False)
+    assert state["progress"]["task"] == "speech-noise"
+    assert state["progress"]["step"] == 2 and "warm_from" not in state["progress"]
