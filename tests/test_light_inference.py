@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from skorch import NeuralNet
 
 from sksep.datasets import fix_length, load_demo
 from sksep.io import write_audio
@@ -77,7 +78,7 @@ def test_a_loaded_model_trains_its_own_network(clips, how):
         est.partial_fit(X, y)
     else:
         est.set_params(warm_start=True).fit(X, y)
-    assert type(est.net_).__name__ == "NeuralNet"
+    assert isinstance(est.net_, NeuralNet)       # a skorch net now
     assert est.net_.module_ is module             # trained in place
     assert est.n_epochs_ == epochs + 1
     after = module.state_dict()

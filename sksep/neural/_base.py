@@ -9,7 +9,6 @@ skorch net is built around that network the first time it trains.
 """
 
 import warnings
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -593,7 +592,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         self.stft_ = clone(stft)
         self.stft_.set_params(output="complex").fit(
             np.zeros((1, n_times), dtype=np.float32))
-        self.net_ = self._build_net()
+        self.net_ = self._build_net(self._build_module())
         self._train(X, y, valid)
 
     def _build_module(self):
@@ -608,31 +607,23 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             pad_mode=stft.pad_mode,
         )
 
-    def _build_net(self, module=None):
-        """The skorch net that trains ``module`` (a fresh network when None),
-        with its criterion and optimizer, initialised."""
-        import torch
-        from skorch import NeuralNet
+    def _net_params(self):
+        """The :class:`~sksep.neural._net.SeparatorNet` settings of one
+        training call."""
+        return dict(max_epochs=self.max_epochs, verbose=int(self.verbose),
+                    patience=self.patience, gradient_clip=self.gradient_clip,
+                    progress_bar=bool(self.verbose and int(self.verbose) > 1))
 
-        from ..nn import SeparationLoss
+    def _build_net(self, module):
+        """The skorch net that trains ``module``, initialised (its optimizer
+        built)."""
+        from ._net import SeparatorNet, optimizer_class
 
-        stft = self.stft_
-        if module is None:
-            module = self._build_module()
-        criterion = SeparationLoss(
-            self.loss, self.permutation_invariant, stft.n_fft, stft.hop_length_,
-            stft._window.numpy(), center=stft.center, pad_mode=stft.pad_mode,
-        )
-        optimizer = self.optimizer
-        if isinstance(optimizer, str):
-            optimizer = getattr(torch.optim, _OPTIMIZERS[optimizer])
-        net = NeuralNet(
-            module=module, criterion=criterion, optimizer=optimizer, lr=self.lr,
-            max_epochs=self.max_epochs, batch_size=self.batch_size,
-            device=self._device(), train_split=None, verbose=int(self.verbose),
-            iterator_train__shuffle=True, callbacks=[],
-        )
-        return net.initialize()
+        return SeparatorNet(
+            module, loss=self.loss, permutation_invariant=self.permutation_invariant,
+            optimizer=optimizer_class(self.optimizer), lr=self.lr,
+            batch_size=self.batch_size, device=self._device(), train_split=None,
+            **self._net_params()).initialize()
 
     def _train(self, X, y, valid=None):
         """Train ``net_`` for ``max_epochs`` more epochs (fresh or continued).
@@ -642,97 +633,35 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         reproducible as a fresh one and draws new mixtures.
         """
         import torch
-        from skorch.callbacks import (
-            EarlyStopping,
-            EpochScoring,
-            GradientNormClipping,
-            ProgressBar,
-        )
-        from skorch.helper import predefined_split
 
-        from ._callbacks import EpochCounter, valid_si_sdr
+        from ._net import holdout, upgrade
 
-        if isinstance(self.net_, LoadedNet):     # loaded from a file: train its
-            self.net_ = self._build_net(self.net_.module_)   # network in place
+        # a network loaded from a file (or an older pickle) trains in place
+        self.net_ = upgrade(self.net_, self._build_net)
         codes = self._encode(y)
-        n = len(X)
-        rng = np.random.default_rng(self._seed)
-        n_valid = int(round(self.valid_fraction * n))
-        callbacks = []
-        if valid is not None or (n_valid >= 1 and n - n_valid >= 1):
-            if valid is not None:
-                train_idx = np.arange(n)
-                valid_codes = self._encode(valid[1])
-                self._check_every_class(valid_codes, "validation")
-                valid = self._dataset(valid[0], valid_codes,
-                                      seed=self._seed + 1, fixed=True)
-            else:
-                order = rng.permutation(n)
-                valid_idx, train_idx = order[:n_valid], order[n_valid:]
-                if self._class_fixed():
-                    valid_idx, train_idx = self._split_by_class(
-                        order, codes, valid_idx, train_idx)
-                sub = None if codes is None else codes[valid_idx]
-                valid = self._dataset(X[valid_idx], sub, seed=self._seed + 1,
-                                      fixed=True)
-            self.net_.train_split = predefined_split(valid)
-            callbacks += [
-                ("valid_si_sdr", EpochScoring(partial(
-                    valid_si_sdr, permutation_invariant=self.permutation_invariant),
-                                              lower_is_better=False,
-                                              name="valid_si_sdr", use_caching=False)),
-                ("early_stopping", EarlyStopping(monitor="valid_si_sdr",
-                                                 lower_is_better=False,
-                                                 patience=self.patience,
-                                                 load_best=True)),
-            ]
+        train_idx = np.arange(len(X))
+        if valid is not None:
+            valid_codes = self._encode(valid[1])
+            self._check_every_class(valid_codes, "validation")
+            valid = self._dataset(valid[0], valid_codes, seed=self._seed + 1,
+                                  fixed=True)
         else:
-            train_idx = np.arange(n)
-            self.net_.train_split = None
+            split = holdout(len(X), codes, self.valid_fraction,
+                            np.random.default_rng(self._seed),
+                            n_classes=self.n_sources_ if self._class_fixed() else None)
+            if split is not None:
+                valid_idx, train_idx = split
+                valid = self._dataset(X[valid_idx], None if codes is None
+                                      else codes[valid_idx], seed=self._seed + 1,
+                                      fixed=True)
         train = self._dataset(X[train_idx], None if codes is None else codes[train_idx],
                               seed=self._seed)
         # epochs trained before, also in an earlier process (a loaded file)
         done = getattr(self, "_epoch_offset", 0) + len(self.net_.history)
         train.epoch = done
         torch.manual_seed(self._seed + done)
-        callbacks.append(("epoch_counter", EpochCounter(train)))
-        if self.gradient_clip is not None:
-            callbacks.append(("gradient_clip", GradientNormClipping(
-                gradient_clip_value=float(self.gradient_clip))))
-        if self.verbose and int(self.verbose) > 1:
-            callbacks.append(("progress_bar", ProgressBar()))
-        if not hasattr(self.net_, "optimizer_"):     # a pickle of an older load
-            self.net_._initialize_optimizer()
-        self.net_.callbacks, self.net_.max_epochs = callbacks, self.max_epochs
-        self.net_.verbose = int(self.verbose)
-        self.net_.initialize_callbacks()
-        self.net_.partial_fit(train, None)
+        self.net_.train_epochs(train, valid, **self._net_params())
         self.n_epochs_ = getattr(self, "_epoch_offset", 0) + len(self.net_.history)
-
-    def _split_by_class(self, order, codes, valid_idx, train_idx):
-        """A class-fixed hold-out that leaves every class on both sides.
-
-        Every held-out mixture needs a clip of each class (otherwise its
-        missing slot is silence and the validation SI-SDR means nothing),
-        and so does training. The random split is kept when it already
-        does that; otherwise ``valid_fraction`` of each class (at least one
-        clip, never all) is held out, in the same random order. Classes of
-        a single clip cannot be on both sides: the random split stays.
-        """
-        n_classes = self.n_sources_
-        if (len(np.unique(codes[valid_idx])) == n_classes
-                and len(np.unique(codes[train_idx])) == n_classes):
-            return valid_idx, train_idx
-        counts = np.bincount(codes, minlength=n_classes)
-        if counts.min() < 2:
-            return valid_idx, train_idx
-        held = []
-        for c in range(n_classes):
-            mine = order[codes[order] == c]
-            k = min(max(int(round(self.valid_fraction * len(mine))), 1), len(mine) - 1)
-            held.extend(mine[:k].tolist())
-        held = np.isin(order, held)
-        return order[held], order[~held]
 
     def _check_every_class(self, codes, what):
         """Class-fixed mixtures need a clip of every class."""

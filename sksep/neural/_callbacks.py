@@ -8,11 +8,8 @@ from skorch.callbacks import Callback
 class EpochCounter(Callback):
     """Advance the training dataset's epoch so mixtures are drawn afresh."""
 
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.dataset.epoch += 1
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        dataset_train.epoch += 1
 
 
 def valid_si_sdr(net, X, y=None, *, permutation_invariant=True):
