@@ -1,25 +1,15 @@
-"""Frequency-domain blind source separation for real rooms: IVA and FDICA.
+"""IVASeparator: frequency-domain blind source separation for real rooms.
 
-In a room every voice reaches each microphone through its own filter, so a
-recording is a *convolutive* mixture. In the STFT domain it becomes, to a
-good approximation, one instantaneous mixture per frequency,
-``x(f, t) = A(f) s(f, t)``, and separation means one demixing matrix
-``W(f)`` per frequency. Independent vector analysis (IVA) estimates all of
-them jointly with a source model that ties the frequencies of one source
-together, so the outputs come out aligned across frequencies; ICA per
-frequency (FDICA) separates each frequency alone and must then align the
-permutations afterwards.
-
-The cores work on a complex STFT ``X`` of shape ``(n_freqs, n_channels,
-n_frames)``, whitened per frequency, and return the demixing matrices.
+The estimator: validation, the STFT of the recording (through
+:mod:`sksep._dsp`), per-frequency whitening, then IVA or FDICA from
+:mod:`._iva_core`, output ordering and projection back to the reference
+microphone; its streamer runs :mod:`._iva_online`.
 """
 
-import itertools
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -28,32 +18,31 @@ from sklearn.base import (
     clone,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .. import _dsp
+from .._dsp import _torch as torch_dsp
 from .._persistence import VersionedPickleMixin
 from .._validation import check_finite, reject_bool
-from ..streaming import BlockStreamer
 from ._fastica import _single_threaded_blas
-
-_EPS = 1e-10
+from ._iva_core import _EPS, _power, _whitening, auxiva, fdica
+from ._iva_online import online_stream
 
 #: Length of :class:`IVASeparator`'s default STFT window, in seconds: longer
-#: than most of a room's reverberation (``benchmarks/README.md``).
-DEFAULT_WINDOW_SECONDS = 0.256
+#: than most of a room's reverberation (the room preset of :mod:`sksep._dsp`).
+DEFAULT_WINDOW_SECONDS = _dsp.ROOM_WINDOW_SECONDS
 #: The rate assumed when no ``sample_rate`` is given (sksep's corpora are at
 #: 8 kHz): the default window is then 2048 samples, as before the rate was known.
-DEFAULT_SAMPLE_RATE = 8000
+DEFAULT_SAMPLE_RATE = _dsp.DEFAULT_SAMPLE_RATE
 
 
 def default_stft(sample_rate=None):
     """The STFT that :class:`IVASeparator` uses when ``stft=None``.
 
-    Windows of ``DEFAULT_WINDOW_SECONDS`` (256 ms) rounded to the nearest
-    power of two samples, hop a quarter of the window: 2048 samples at
-    8 kHz, 4096 at 16 kHz, 8192 (186 ms) at 44.1 kHz, 16384 (341 ms) at
-    48 kHz. The command line builds its separators with the same default.
+    The room preset of :mod:`sksep._dsp`: windows of 256 ms rounded to the
+    nearest power of two samples (2048 at 8 kHz, 4096 at 16 kHz, 8192 at
+    44.1 kHz), hop a quarter window; the command line's default too.
 
     Parameters
     ----------
@@ -74,343 +63,32 @@ def default_stft(sample_rate=None):
     """
     from ..spectral import STFTTransformer
 
-    rate = DEFAULT_SAMPLE_RATE if sample_rate is None else sample_rate
-    n_fft = 1 << max(6, int(round(np.log2(DEFAULT_WINDOW_SECONDS * rate))))
-    return STFTTransformer(n_fft=n_fft, hop_length=n_fft // 4)
+    return STFTTransformer(**_dsp.room(sample_rate))
 
 
-# -- STFT of multichannel recordings ---------------------------------------------
+
+# -- the STFT of multichannel recordings -------------------------------------------
 # The cores use the layout (n_freqs, n_channels, n_frames): per frequency a
 # (channels x frames) matrix, so every product is one batched BLAS matmul.
 
-def _stft(stft, X):
-    """``X (n_samples, n_channels)`` -> fitted STFT, ``(F, M, T)`` complex128."""
-    st = clone(stft).set_params(output="complex").fit(X.T[:1])
-    S = st.to_spectrogram(st.transform(np.ascontiguousarray(X.T)))   # (M, F, T)
-    return st, np.ascontiguousarray(S.transpose(1, 0, 2), dtype=np.complex128)
+def _geometry(st, n_samples):
+    """Frames of a recording of ``n_samples`` under the fitted STFT ``st``."""
+    return _dsp.geometry(st.n_fft, st.hop_length_, st.center, st.pad_mode, n_samples)
 
 
-def _istft(st, Y, dtype):
+def _spectrogram(st, X):
+    """``X (n_samples, n_channels)`` -> ``(F, M, T)`` complex128."""
+    S = torch_dsp.spectrogram(np.ascontiguousarray(X.T), _geometry(st, X.shape[0]),
+                              st.window_, n_jobs=st.n_jobs)              # (M, F, T)
+    return np.ascontiguousarray(S.transpose(1, 0, 2), dtype=np.complex128)
+
+
+def _waveform(st, Y, n_samples, dtype):
     """``Y (F, K, T)`` complex -> ``(n_samples, K)`` of ``dtype``."""
     cdt = np.complex64 if dtype == np.float32 else np.complex128
-    spec = np.ascontiguousarray(Y.transpose(1, 0, 2), dtype=cdt)      # (K, F, T)
-    return st.inverse_transform(st.from_spectrogram(spec)).T.astype(dtype, copy=False)
-
-
-def _herm(A):
-    return A.conj().swapaxes(-1, -2)
-
-
-def _power(Y):
-    return Y.real**2 + Y.imag**2
-
-
-def _row_change(W, W_old):
-    """Mean over frequencies and outputs of ``1 - |cos(angle)|`` between every
-    demixing row before and after an iteration: the change that matters
-    after projection back, which undoes each row's scale and phase."""
-    dot = np.abs(np.einsum("fkm,fkm->fk", W.conj(), W_old))
-    norms = np.linalg.norm(W, axis=2) * np.linalg.norm(W_old, axis=2)
-    return float(np.mean(1 - dot / np.maximum(norms, _EPS)))
-
-
-# -- per-frequency whitening -------------------------------------------------------
-
-def _whitening(X, n_components):
-    """Principal subspace per frequency, whitened: ``P (F, K, M)`` such that
-    ``P x`` has identity covariance (up to a floor for silent bins)."""
-    C = X @ _herm(X) / X.shape[2]
-    vals, vecs = np.linalg.eigh(C)                     # ascending
-    vals, vecs = vals[:, ::-1][:, :n_components], vecs[:, :, ::-1][:, :, :n_components]
-    floor = _EPS * np.maximum(vals[:, :1], _EPS)
-    return _herm(vecs / np.sqrt(np.maximum(vals, floor))[:, None, :])
-
-
-# -- source models: weights of the auxiliary function -------------------------------
-
-def _weights(power, model, nmf_state):
-    """``phi (F or 1, K, T)``: the auxiliary-function weights of each source,
-    from the outputs' power ``(F, K, T)``."""
-    if model == "laplace":                             # spherical Laplace: 1 / r
-        r = np.sqrt(power.sum(axis=0, keepdims=True))
-        return 1.0 / np.maximum(r, _EPS)
-    if model == "gauss":                               # time-varying Gaussian: 1 / var
-        var = power.mean(axis=0, keepdims=True)
-        return 1.0 / np.maximum(var, _EPS)
-    basis, act = nmf_state                             # ILRMA: low-rank variances
-    _nmf_update(power.transpose(1, 0, 2), basis, act)
-    return 1.0 / np.maximum(basis @ act, _EPS).transpose(1, 0, 2)
-
-
-def _nmf_update(power, basis, act):
-    """One multiplicative Itakura-Saito NMF update of ``power (K, F, T) ~
-    basis @ act`` for every source, in place (Kitamura et al., 2016)."""
-    model = np.maximum(basis @ act, _EPS)
-    basis *= np.sqrt(((power / model**2) @ act.swapaxes(1, 2))
-                     / np.maximum((1 / model) @ act.swapaxes(1, 2), _EPS))
-    model = np.maximum(basis @ act, _EPS)
-    act *= np.sqrt((basis.swapaxes(1, 2) @ (power / model**2))
-                   / np.maximum(basis.swapaxes(1, 2) @ (1 / model), _EPS))
-
-
-# -- AuxIVA updates ---------------------------------------------------------------
-
-def _outer(Z):
-    """``z z^H`` of every frame: ``(F, K, K, T)``, fixed across iterations."""
-    return Z[:, :, None, :] * Z.conj()[:, None, :, :]
-
-
-def _ip_step(W, ZZ, phi):
-    """Iterative projection (Ono, 2011): each demixing row in closed form,
-    from the weighted covariances ``V_k = mean_t phi_k(t) z z^H``."""
-    n_freqs, n_src, _, n_frames = ZZ.shape
-    flat = ZZ.reshape(-1, n_frames)
-    for k in range(n_src):
-        if phi.shape[0] == 1:       # one weight per frame: one matrix-vector product
-            V = (flat @ phi[0, k].astype(ZZ.dtype)).reshape(n_freqs, n_src, n_src)
-        else:
-            V = (ZZ * phi[:, k, None, None, :]).sum(axis=3)
-        V /= n_frames
-        w = np.linalg.solve(W @ V, np.broadcast_to(
-            np.eye(n_src)[:, k, None], (n_freqs, n_src, 1)))[..., 0]
-        norm = np.sqrt(np.maximum(
-            np.einsum("fm,fm->f", w.conj(), (V @ w[..., None])[..., 0]).real, _EPS))
-        W[:, k, :] = (w / norm[:, None]).conj()
-    return W
-
-
-def _iss_step(W, Y, phi):
-    """Iterative source steering (Scheibler and Ono, 2020): rank-1 updates of
-    the outputs, no matrix inversion."""
-    n_frames = Y.shape[2]
-    for k in range(Y.shape[1]):
-        yk = Y[:, k, :]                                            # (F, T)
-        d = (phi * _power(yk)[:, None, :]).sum(axis=2) / n_frames  # (F, K)
-        u = ((phi * Y) @ yk.conj()[:, :, None])[..., 0] / n_frames  # (F, K)
-        v = u / np.maximum(d, _EPS)
-        v[:, k] = 1 - 1 / np.sqrt(np.maximum(d[:, k], _EPS))
-        Y -= v[:, :, None] * yk[:, None, :]
-        W -= v[:, :, None] * W[:, k, None, :]
-    return W, Y
-
-
-def _normalise(W, Y, nmf_state):
-    """Unit output power per source (keeps the NMF model on the same scale);
-    returns the outputs' power after scaling, for the next weights."""
-    power = _power(Y)
-    scale = np.sqrt(np.maximum(power.mean(axis=(0, 2)), _EPS))       # (K,)
-    W /= scale[None, :, None]
-    Y /= scale[None, :, None]
-    if nmf_state is not None:
-        nmf_state[0] /= scale[:, None, None] ** 2
-    return power / scale[None, :, None] ** 2
-
-
-def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, tol=0.0, n_basis=2,
-           random_state=None):
-    """AuxIVA on a whitened STFT ``Z (F, K, T)``.
-
-    ``source_model='nmf'`` is ILRMA: each source's variance is a
-    rank-``n_basis`` nonnegative matrix factorisation. Stops early when an
-    iteration changes the demixing rows by less than ``tol``
-    (:func:`_row_change`; ``tol=0`` runs ``n_iter`` iterations). Returns
-    ``W (F, K, K)``, the iterations run and whether ``tol`` was reached.
-    """
-    n_freqs, n_src, n_frames = Z.shape
-    W = np.tile(np.eye(n_src, dtype=np.complex128), (n_freqs, 1, 1))
-    Y = Z.copy()
-    nmf_state = None
-    if source_model == "nmf":
-        rng = check_random_state(random_state)
-        nmf_state = [rng.uniform(0.1, 1.0, (n_src, n_freqs, n_basis)),
-                     rng.uniform(0.1, 1.0, (n_src, n_basis, n_frames))]
-    ZZ = _outer(Z) if update == "ip" else None
-    power = _power(Y)
-    for it in range(1, n_iter + 1):
-        W_old = W.copy()
-        phi = _weights(power, source_model, nmf_state)
-        if update == "ip":
-            W = _ip_step(W, ZZ, phi)
-            Y = W @ Z
-        else:
-            W, Y = _iss_step(W, Y, phi)
-        power = _normalise(W, Y, nmf_state)
-        if tol > 0 and _row_change(W, W_old) < tol:
-            return W, it, True
-    return W, n_iter, False
-
-
-# -- FDICA: complex FastICA per frequency, then permutation alignment ------------------
-
-def _sym_decorrelation(W):
-    """``(W W^H)^(-1/2) W`` for every frequency."""
-    vals, vecs = np.linalg.eigh(W @ _herm(W))
-    inv_sqrt = (vecs / np.sqrt(np.maximum(vals, _EPS))[:, None, :]) @ _herm(vecs)
-    return inv_sqrt @ W
-
-
-def fdica(Z, *, n_iter=100, tol=0.0, random_state=None, a=0.1):
-    """Complex FastICA (Bingham and Hyvarinen, 2000) at every frequency of a
-    whitened STFT ``Z (F, K, T)``, ``G(u) = log(a + u)``; then the outputs
-    are permuted to agree across frequencies. Stops early as :func:`auxiva`
-    does; returns ``W (F, K, K)``, the iterations run and whether ``tol``
-    was reached."""
-    n_freqs, n_src, n_frames = Z.shape
-    rng = check_random_state(random_state)
-    W = rng.standard_normal((n_freqs, n_src, n_src)) + 1j * rng.standard_normal(
-        (n_freqs, n_src, n_src))
-    W = _sym_decorrelation(W)
-    Zh = _herm(Z)
-    for it in range(1, n_iter + 1):
-        Y = W @ Z                                      # rows of W are w^H
-        u = _power(Y)
-        g, dg = 1 / (a + u), -1 / (a + u) ** 2
-        # w <- E{z y* g(|y|^2)} - E{g + |y|^2 g'} w, written for the rows w^H
-        new = (Y * g) @ Zh / n_frames
-        new -= np.mean(g + u * dg, axis=2)[:, :, None] * W
-        W, W_old = _sym_decorrelation(new), W
-        if tol > 0 and _row_change(W, W_old) < tol:
-            return _align_permutations(W, Z), it, True
-    return _align_permutations(W, Z), n_iter, False
-
-
-def _align_permutations(W, Z, n_pass=5):
-    """Permute each frequency's outputs so that their activity envelopes
-    agree with the sources' mean envelopes (correlation of |Y|)."""
-    n_freqs, n_src, _ = Z.shape
-    env = np.abs(W @ Z)
-    env = env - env.mean(axis=2, keepdims=True)
-    env /= np.maximum(np.linalg.norm(env, axis=2, keepdims=True), _EPS)
-    perms = np.tile(np.arange(n_src), (n_freqs, 1))
-    candidates = list(itertools.permutations(range(n_src))) if n_src <= 4 else None
-    for _ in range(n_pass):
-        aligned = np.take_along_axis(env, perms[:, :, None], axis=1)
-        centroid = aligned.mean(axis=0)                # (K, T)
-        score = env @ centroid.T                       # (F, output j, target k)
-        score = score.swapaxes(1, 2)                   # (F, target k, output j)
-        if candidates is not None:
-            idx = np.arange(n_src)
-            totals = np.stack([score[:, idx, list(p)].sum(axis=1) for p in candidates])
-            new = np.asarray(candidates)[np.argmax(totals, axis=0)]
-        else:
-            new = np.stack([linear_sum_assignment(-sc)[1] for sc in score])
-        if np.array_equal(new, perms):
-            break
-        perms = new
-    return np.take_along_axis(W, perms[:, :, None], axis=1)
-
-
-# -- online AuxIVA: the streamer's processor ----------------------------------------
-
-class _OnlineAuxIVA:
-    """Per-frame state of online AuxIVA: exponentially weighted covariances,
-    IP updates, projection back (the processor of a BlockStreamer).
-
-    Start-up (an unfitted start, ``W0=None``): the first ``warm_frames``
-    frames are kept and the output is the reference microphone, divided
-    among the outputs as projection back divides it (each output
-    ``x_ref / K``; they sum to the microphone, as the separated outputs
-    do). Once they have arrived, offline AuxIVA runs on them once
-    (``warm_iter`` iterations), its demixing matrices start the online
-    updates and the covariances are those frames' weighted covariances;
-    the output is then separated. ``converged_frame`` is the frame at which
-    that happened. Every step depends on frames only, never on the blocks
-    they came in, so the stream stays independent of block sizes.
-    """
-
-    def __init__(self, n_freqs, n_channels, forgetting, model, ref, W0=None,
-                 warm_frames=0, warm_iter=30, pass_through=True):
-        self.alpha, self.model, self.ref = forgetting, model, ref
-        self.W = (np.tile(np.eye(n_channels, dtype=np.complex128), (n_freqs, 1, 1))
-                  if W0 is None else np.array(W0, dtype=np.complex128))
-        self.V = np.tile(1e-6 * np.eye(n_channels, dtype=np.complex128),
-                         (n_channels, n_freqs, 1, 1))          # (K, F, M, M)
-        self.warm_frames = 0 if W0 is not None else int(warm_frames)
-        self.warm_iter = warm_iter
-        self.pass_through = pass_through
-        self.n_frames = 0
-        self.ramp = True
-        self._buffer = []
-        self.converged_frame = 0 if (W0 is not None or self.warm_frames == 0) else None
-
-    def _phi(self, power):                                     # power (F, K, ...)
-        if self.model == "laplace":
-            return 1.0 / np.maximum(np.sqrt(power.sum(axis=0)), _EPS)
-        return 1.0 / np.maximum(power.mean(axis=0), _EPS)
-
-    def _warm_start(self):
-        """Offline AuxIVA on the buffered frames, then their weighted
-        covariances as the online state."""
-        X = np.ascontiguousarray(np.stack(self._buffer, axis=2))   # (F, M, T)
-        self._buffer = []
-        n_src = X.shape[1]
-        P = _whitening(X, n_src)
-        W, _, _ = auxiva(P @ X, source_model=self.model, update="ip",
-                         n_iter=self.warm_iter)
-        self.W = W @ P
-        phi = self._phi(_power(self.W @ X))                        # (K, T)
-        XX = X[:, :, None, :] * X.conj()[:, None, :, :]            # (F, M, M, T)
-        self.V = np.einsum("fabt,kt->kfab", XX, phi) / X.shape[2]
-        self.converged_frame = self.n_frames
-
-    def _update(self, x, alpha):
-        n_src = x.shape[1]
-        eye = np.eye(n_src)
-        y = (self.W @ x[:, :, None])[..., 0]                       # (F, K)
-        phi = self._phi(_power(y))
-        xx = x[:, :, None] * x.conj()[:, None, :]                  # (F, M, M)
-        for k in range(n_src):
-            self.V[k] = alpha * self.V[k] + (1 - alpha) * phi[k] * xx
-            w = np.linalg.solve(self.W @ self.V[k], np.broadcast_to(
-                eye[:, k, None], (x.shape[0], n_src, 1)))[..., 0]
-            norm = np.sqrt(np.maximum(np.einsum(
-                "fm,fm->f", w.conj(), (self.V[k] @ w[..., None])[..., 0]).real, _EPS))
-            self.W[:, k, :] = (w / norm[:, None]).conj()
-
-    def __call__(self, spec):                                  # (T, F, M)
-        out = np.empty_like(spec)
-        n_src = spec.shape[2]
-        for t, x in enumerate(spec):                           # x: (F, M)
-            self.n_frames += 1
-            if self.n_frames <= self.warm_frames:
-                self._buffer.append(x)
-                if self.n_frames == self.warm_frames:
-                    self._warm_start()
-            else:
-                # running mean at first, then the forgetting factor
-                alpha = (self.alpha if self.warm_frames or not self.ramp else
-                         min(self.alpha, 1 - 1 / (self.n_frames + 1)))
-                self._update(x, alpha)
-            if self.converged_frame is None and self.pass_through:
-                out[t] = x[:, self.ref, None] / n_src
-                continue
-            y = (self.W @ x[:, :, None])[..., 0]
-            gain = np.linalg.inv(self.W)[:, self.ref, :]        # projection back
-            out[t] = y * gain
-        return out
-
-
-class _IVAStream(BlockStreamer):
-    """The BlockStreamer of online AuxIVA, with when its separation took over."""
-
-    def __init__(self, processor, **kwargs):
-        super().__init__(processor, **kwargs)
-        self.sr = kwargs.get("sample_rate")
-
-    @property
-    def converged_at_(self):
-        """Input seconds (samples when the rate is unknown) at which the
-        separated output replaced the microphone pass-through: when the last
-        frame of the warm start had arrived; 0.0 for a fitted start, None
-        while it has not happened."""
-        frame = self.processor.converged_frame
-        if frame is None:
-            return None
-        if frame == 0:
-            return 0.0
-        sample = min((frame - 1) * self.hop + self.n_fft - self.left,
-                     self.n_samples_in_)
-        return sample if self.sr is None else sample / self.sr
+    spec = np.ascontiguousarray(Y.transpose(1, 0, 2), dtype=cdt)         # (K, F, T)
+    y = torch_dsp.waveform(spec, _geometry(st, n_samples), st.window_, n_jobs=st.n_jobs)
+    return y.T.astype(dtype, copy=False)
 
 
 # -- the estimator ----------------------------------------------------------------
@@ -460,9 +138,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
     source_model : {'laplace', 'gauss', 'nmf'}, default='gauss'
         IVA's source model: spherical Laplace (AuxIVA, Ono 2011),
         time-varying Gaussian (Ono 2012), or a low-rank NMF variance (ILRMA,
-        Kitamura et al. 2016). On simulated rooms with speech the Gaussian
-        model was the most reliable; ILRMA is as good when it converges but
-        fails more often (``benchmarks/README.md``).
+        Kitamura et al. 2016); the Gaussian model is the most reliable on
+        speech in simulated rooms (see the benchmarks).
     update : {'ip', 'iss'}, default='ip'
         Iterative projection (closed-form rows) or iterative source
         steering (rank-1 updates of the outputs, no matrix inversion;
@@ -614,13 +291,15 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                 "recording or a shorter stft)."
             )
         with _single_threaded_blas():
-            st, spec = _stft(stft, X)
-            demix, self.n_iter_, converged = self._demixing(spec, k)
+            st = clone(stft).set_params(output="complex").fit(X.T[:1])
+            spec = _spectrogram(st, X)
+            demix, info = self._demixing(spec, k)
+            self.n_iter_ = info["n_iter"]
             mixing = np.linalg.pinv(demix)
             # loudest first at the reference microphone
             out = (demix @ spec) * mixing[:, self.ref_channel, :, None]
             order = np.argsort(-_power(out).mean(axis=(0, 2)), kind="stable")
-        if not converged and self.tol > 0:
+        if not info["converged"] and self.tol > 0:
             warnings.warn(
                 f"{self.algorithm.upper()} did not converge in max_iter="
                 f"{self.max_iter} iterations (tol={self.tol}). Increase max_iter "
@@ -654,18 +333,18 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         return k
 
     def _demixing(self, spec, k):
-        """Whitening then IVA or FDICA: ``(demixing (F, K, M), n_iter, converged)``."""
+        """Whitening then IVA or FDICA: ``(demixing (F, K, M), info)``."""
         P = _whitening(spec, k)
         Z = P @ spec
         if self.algorithm == "iva":
-            W, n_iter, converged = auxiva(
+            W, info = auxiva(
                 Z, source_model=self.source_model, update=self.update,
                 n_iter=self.max_iter, tol=self.tol, n_basis=self.n_basis,
                 random_state=self.random_state)
         else:
-            W, n_iter, converged = fdica(Z, n_iter=self.max_iter, tol=self.tol,
-                                         random_state=self.random_state)
-        return W @ P, n_iter, converged
+            W, info = fdica(Z, n_iter=self.max_iter, tol=self.tol,
+                            random_state=self.random_state)
+        return W @ P, info
 
     def transform(self, X):
         """Separate a recording: each source's image at the reference microphone.
@@ -682,12 +361,10 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         check_is_fitted(self)
         X = self._check(X, reset=False)
         with _single_threaded_blas():
-            st, spec = _stft(self.stft_, X)
-            if spec.shape[0] != self.demixing_.shape[0]:  # pragma: no cover
-                raise ValueError(
-                    "X's STFT has another number of frequencies than fit's.")
+            spec = _spectrogram(self.stft_, X)
             gain = self.mixing_[:, self.ref_channel, :, None]        # (F, K, 1)
-            return _istft(st, (self.demixing_ @ spec) * gain, X.dtype)[:X.shape[0]]
+            return _waveform(self.stft_, (self.demixing_ @ spec) * gain, X.shape[0],
+                             X.dtype)
 
     def inverse_transform(self, X):
         """Map separated sources back to the microphones.
@@ -708,8 +385,6 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         """
         check_is_fitted(self)
         reject_bool(X)
-        from sklearn.utils import check_array
-
         X = check_array(X, dtype=[np.float64, np.float32])
         if X.shape[1] != self.n_components_:
             raise ValueError(
@@ -717,10 +392,11 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                 f"{self.n_components_} sources."
             )
         with _single_threaded_blas():
-            st, spec = _stft(self.stft_, X)
+            spec = _spectrogram(self.stft_, X)
             gain = self.mixing_[:, self.ref_channel, :, None]
             safe = np.where(np.abs(gain) > _EPS, gain, _EPS)
-            return _istft(st, self.mixing_ @ (spec / safe), X.dtype)
+            return _waveform(self.stft_, self.mixing_ @ (spec / safe), X.shape[0],
+                             X.dtype)
 
     def streamer(self, n_channels=None, *, forgetting=0.97, warm_start=2.0,
                  sample_rate=None):
@@ -751,8 +427,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
             continue from its demixing matrices and weighted covariances.
             The stream's ``converged_at_`` says when, in seconds of input.
             0 or None: online from the identity at once, the covariances a
-            running mean until ``forgetting`` takes over (below 0 dB for
-            several seconds in reverberant rooms, ``benchmarks/README.md``).
+            running mean until ``forgetting`` takes over (poor for several
+            seconds in reverberant rooms).
         sample_rate : float, default=None
             For ``latency_ms_``; None uses the estimator's ``sample_rate``.
 
@@ -765,54 +441,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
             pass-through (seconds of input; 0.0 for a fitted start, None
             before).
         """
-        if not 0 < forgetting < 1:
-            raise ValueError(f"forgetting must be in (0, 1), got {forgetting!r}.")
-        if warm_start is not None and not (isinstance(warm_start, Real)
-                                           and 0 <= warm_start < np.inf):
-            raise ValueError(
-                f"warm_start must be a number of seconds >= 0 or None, got "
-                f"{warm_start!r}.")
-        if self.source_model == "nmf" or self.algorithm != "iva":
-            raise ValueError(
-                "Online separation runs AuxIVA with source_model 'laplace' or "
-                f"'gauss', got algorithm={self.algorithm!r}, "
-                f"source_model={self.source_model!r}."
-            )
-        fitted = hasattr(self, "demixing_")
-        if fitted:
-            if self.n_components_ != self.n_features_in_:
-                raise ValueError(
-                    "Online separation needs as many sources as microphones; this "
-                    f"model separates {self.n_components_} of {self.n_features_in_}."
-                )
-            n_channels, stft = self.n_features_in_, self.stft_
-        else:
-            if n_channels is None or int(n_channels) < 2:
-                raise ValueError(
-                    "Give n_channels (at least 2 microphones) to stream with an "
-                    "unfitted IVASeparator."
-                )
-            stft = (self.stft if self.stft is not None
-                    else default_stft(self.sample_rate))
-            stft = clone(stft).set_params(output="complex").fit(np.zeros((1, stft.n_fft)))
-        n_channels = int(n_channels)
-        if self.ref_channel >= n_channels:
-            raise ValueError(f"ref_channel={self.ref_channel} but {n_channels} channels.")
-        rate = sample_rate or self.sample_rate or DEFAULT_SAMPLE_RATE
-        hop = stft.hop_length_
-        warm_frames = 0
-        if warm_start:
-            warm_frames = max(2, int(np.ceil(warm_start * rate / hop)))
-        state = _OnlineAuxIVA(stft.n_fft // 2 + 1, n_channels, forgetting,
-                              self.source_model, self.ref_channel,
-                              self.demixing_ if fitted else None,
-                              warm_frames=warm_frames)
-        return _IVAStream(
-            state, n_fft=stft.n_fft, hop_length=stft.hop_length_,
-            window=stft._window.numpy(), pad_mode=stft.pad_mode,
-            n_channels=n_channels, n_outputs=n_channels,
-            sample_rate=self.sample_rate if sample_rate is None else sample_rate,
-            layout="channels_last", dtype=np.float64)
+        return online_stream(self, n_channels, forgetting=forgetting,
+                             warm_start=warm_start, sample_rate=sample_rate)
 
     @property
     def _n_features_out(self):

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .._dsp import SPEECH_8K
+
 
 def ideal_mask_separation(sources, *, kind="irm", stft=None):
     """Separate mixtures with an ideal mask computed from the true sources.
@@ -58,7 +60,7 @@ def ideal_mask_separation(sources, *, kind="irm", stft=None):
     n_clips, n_src, n_times = S.shape
     dtype = np.float64 if S.dtype == np.float64 else np.float32
     S = S.astype(dtype, copy=False)
-    base = STFTTransformer(n_fft=256, hop_length=64) if stft is None else stft
+    base = STFTTransformer(**SPEECH_8K) if stft is None else stft
     tf = clone(base).set_params(output="complex").fit(S[:, 0])
     spec = tf.to_spectrogram(tf.transform(S.reshape(-1, n_times)))
     spec = spec.reshape(n_clips, n_src, *spec.shape[1:])
