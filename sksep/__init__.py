@@ -18,7 +18,7 @@ _ESTIMATORS = {
     "CNNAutoencoderSeparator": "sksep.neural",
 }
 _SUBMODULES = ("batch", "datasets", "decomposition", "io", "metrics", "neural", "nn",
-               "plotting", "pretrained", "spectral", "streaming")
+               "onnx", "plotting", "pretrained", "spectral", "streaming")
 
 __all__ = [*_ESTIMATORS, *_SUBMODULES, "__version__"]
 

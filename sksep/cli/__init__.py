@@ -14,7 +14,7 @@ and status 130, leaving no file half-written.
 import argparse
 import sys
 
-from . import demo, evaluate, models, separate, stream, train
+from . import demo, evaluate, export, models, separate, stream, train
 from ._common import CommandError, _HelpFormatter, _in_cli_terms
 
 __all__ = ["CommandError", "build_parser", "main"]
@@ -32,7 +32,7 @@ def build_parser():
         "(unknown or malformed options), 130 when stopped by Ctrl-C.")
     parser.add_argument("--version", action="version", version=f"sksep {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (demo, separate, stream, train, evaluate, models):
+    for command in (demo, separate, stream, export, train, evaluate, models):
         command.add_parser(sub)
     for command_parser in sub.choices.values():   # each default shown once
         command_parser.formatter_class = _HelpFormatter

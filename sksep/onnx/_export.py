@@ -366,8 +366,12 @@ def _save(onnx_model, tmp):
 
 def _to_onnx(model):
     """The checked ``onnx.ModelProto`` of one streaming step, with metadata."""
-    import onnx
-
+    try:
+        import onnx
+        import onnxruntime  # noqa: F401  (checks the graph)
+    except ImportError as exc:
+        raise ImportError(f"Exporting to ONNX needs onnx and onnxruntime ({exc}): "
+                          "pip install 'sksep[onnx]'.") from exc
     from .._version import __version__
 
     spectral, net = _causal_tcn_parts(model)

@@ -42,6 +42,8 @@ class OnnxStreamer:
         The rate (Hz) the model was trained at, when recorded.
     n_outputs : int
         Separated signals per block.
+    n_fft, hop : int
+        The model's STFT size and hop in samples.
     n_samples_in_ : int
         Input samples received so far.
 
@@ -217,8 +219,9 @@ class OnnxStreamer:
         if upto > lo:
             out[:, lo - self._n_out:] = self._ready[:, lo - self._ready_start:
                                                     upto - self._ready_start]
-        drop = upto - self._ready_start
+        drop = min(upto - self._ready_start, self._ready.shape[1])
         if drop > 0:
-            self._ready, self._ready_start = self._ready[:, drop:], upto
+            self._ready = self._ready[:, drop:]
+            self._ready_start += drop
         self._n_out = upto
         return out
