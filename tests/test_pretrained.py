@@ -8,6 +8,7 @@ from sksep import CNNAutoencoderSeparator, MaskEstimator, STFTTransformer
 from sksep.datasets import fix_length, load_demo
 from sksep.metrics import pit_si_sdr, si_sdr
 from sksep.pretrained import list_models, load, save
+from sksep.pretrained._format import to_state
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,7 @@ def test_model_saved_on_a_gpu_loads_on_a_cpu_only_machine(tmp_path, tiny, demo):
 
 
 def test_files_from_other_versions_or_other_programs_fail_clearly(tmp_path, tiny):
-    state = tiny._to_state()
+    state = to_state(tiny)
     state.update(format="sksep-model", format_version=99, sksep_version="9.0",
                  metadata={})
     torch.save(state, tmp_path / "future.pt")
@@ -149,12 +150,17 @@ def test_files_from_other_versions_or_other_programs_fail_clearly(tmp_path, tiny
     with pytest.raises(ValueError, match="does not know: \\['new_option'\\]"):
         load(tmp_path / "newer.pt")
 
-    state = tiny._to_state()
+    state = to_state(tiny)
     state.update(format="sksep-model", format_version=1, sksep_version="0", metadata={})
-    state["params"]["hidden_size"] = 9
+    state["network"]["mask_net"]["args"]["hidden_size"] = 9
     torch.save(state, tmp_path / "mismatch.pt")
     with pytest.raises(ValueError, match="do not fit"):
         load(tmp_path / "mismatch.pt")
+    del state["network"]              # as written before it was added: the
+    state["params"]["hidden_size"] = 9          # estimator's parameters build it
+    torch.save(state, tmp_path / "mismatch-old.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        load(tmp_path / "mismatch-old.pt")
 
     torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not an sksep model"):

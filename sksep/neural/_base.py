@@ -17,16 +17,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._persistence import VersionedPickleMixin, _plain
+from .._persistence import VersionedPickleMixin
 from .._validation import check_finite, check_signal, pcm_to_float, reject_bool
 
 _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 _AUTO_CHUNK = 1 << 18  # samples per chunk of separate(chunk_size="auto")
-
-
-def _tuples(params):
-    """Saved parameters with lists turned back into the tuples they were."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
 
 
 def _default_stft():
@@ -343,92 +338,24 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             gain = si_sdr_improvement(ref, est, mix)
         return float(np.mean(gain[np.isfinite(gain)])) if np.isfinite(gain).any() else -np.inf
 
-    # -- portable state (sksep.pretrained) ------------------------------------
+    # -- a model file's state (sksep.pretrained) ---------------------------------
 
-    def _to_state(self, half=False):
-        """Fitted state as plain values and tensors (see sksep.pretrained)."""
-        check_is_fitted(self)
-        params = self.get_params(deep=False)
-        if not isinstance(params["optimizer"], str):
-            raise ValueError(
-                "Only estimators with a named optimizer ('adam', 'adamw', 'sgd') "
-                f"can be saved, got {params['optimizer']!r}."
-            )
-        params["random_state"] = (params["random_state"]
-                                  if isinstance(params["random_state"], int) else None)
-        stft = params.pop("stft")
-        stft_params = {k: _plain(v) for k, v in self.stft_.get_params().items()}
-        if not isinstance(stft_params["window"], (str, float, int)):
-            raise ValueError("Only STFT windows given by name can be saved.")
-        if stft is not None:
-            stft = {k: _plain(v) for k, v in stft.get_params().items()}
-        # the STFT window is rebuilt from the STFT parameters on load; the
-        # weights alone may be stored in float16
-        weights = {k: (v.detach().cpu().half() if half and v.is_floating_point()
-                       else v.detach().cpu())
-                   for k, v in self.net_.module_.state_dict().items()
-                   if k != "window"}
-        return {
-            "estimator": type(self).__name__,
-            "params": {k: _plain(v) for k, v in params.items()},
-            "stft": stft,
-            "stft_params": stft_params,
-            "fitted": {
-                "n_features_in_": int(self.n_features_in_),
-                "n_sources_": int(self.n_sources_),
-                "n_epochs_": int(self.n_epochs_),
-                "seed": int(self._seed),
-                "classes_": (None if not hasattr(self, "classes_")
-                             else [_plain(c) for c in self.classes_.tolist()]),
-            },
-            "state_dict": weights,
-        }
-
-    @classmethod
-    def _from_state(cls, state, device="cpu"):
-        from ..spectral import STFTTransformer
-
-        params = _tuples(state["params"])
-        unknown = set(params) - set(cls().get_params(deep=False))
-        if unknown:
-            raise ValueError(
-                f"The saved {cls.__name__} has parameters this version does not "
-                f"know: {sorted(unknown)}; it was written by another sksep version."
-            )
-        stft = STFTTransformer(**_tuples(state["stft_params"]))
-        user_stft = (None if state["stft"] is None
-                     else STFTTransformer(**_tuples(state["stft"])))
-        est = cls(**params, stft=user_stft)
-        est.set_params(device=device)
-        fitted = state["fitted"]
-        est.n_features_in_ = fitted["n_features_in_"]
-        est.n_sources_ = fitted["n_sources_"]
-        est.n_epochs_ = fitted["n_epochs_"]
-        est._epoch_offset = fitted["n_epochs_"]
-        est._seed = fitted["seed"]
-        if fitted["classes_"] is not None:
-            est.classes_ = np.asarray(fitted["classes_"])
-        est.stft_ = stft.fit(
-            np.zeros((1, est.n_features_in_), dtype=np.float32))
-        # the network alone: separating needs neither skorch nor an optimizer
-        # (the skorch net is built around it when training is asked for)
-        module = est._build_module()
-        own = module.state_dict()
-        weights = {k: v.to(dtype=own[k].dtype) if k in own else v
-                   for k, v in state["state_dict"].items()}
-        # the window comes exactly from the STFT parameters (older files
-        # stored a float16 copy of it, which is replaced)
-        weights["window"] = own["window"]
-        try:
-            module.load_state_dict(weights)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"The saved weights do not fit this version's {cls.__name__} "
-                f"network: {exc}"
-            ) from exc
+    def _restore(self, stft, module, *, n_features_in_, n_sources_, n_epochs_, seed,
+                 classes_=None):
+        """Fitted from a model file (:mod:`sksep.pretrained._format`): the
+        fitted front end ``stft`` and the trained ``module`` alone, on the
+        estimator's device; separating needs neither skorch nor an optimizer
+        (the skorch net is built around the module when training is asked
+        for). Returns self."""
+        self.n_features_in_, self.n_sources_ = n_features_in_, n_sources_
+        self.n_epochs_ = self._epoch_offset = n_epochs_
+        self._seed = seed
+        if classes_ is not None:
+            self.classes_ = classes_
+        self.stft_ = stft
         module.eval()
-        est.net_ = LoadedNet(module.to(est._device()))
-        return est
+        self.net_ = LoadedNet(module.to(self._device()))
+        return self
 
     # -- internals ----------------------------------------------------------
 
@@ -592,19 +519,17 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         self.stft_ = clone(stft)
         self.stft_.set_params(output="complex").fit(
             np.zeros((1, n_times), dtype=np.float32))
-        self.net_ = self._build_net(self._build_module())
+        self.net_ = self._build_net(self._build_module(self.stft_, self.n_sources_))
         self._train(X, y, valid)
 
-    def _build_module(self):
+    def _build_module(self, stft, n_sources):
         """The torch network (:class:`sksep.nn.SpectralSeparator`) for the
-        fitted STFT, freshly initialised, on the CPU."""
-        from ..nn._modules import SpectralSeparator
+        fitted front end ``stft``, freshly initialised, on the CPU."""
+        from ..nn import SpectralSeparator
 
-        stft = self.stft_
         return SpectralSeparator(
-            self._build_mask_net(stft.n_freqs_, self.n_sources_), stft.n_fft,
-            stft.hop_length_, stft._window.numpy(), center=stft.center,
-            pad_mode=stft.pad_mode,
+            self._build_mask_net(stft.n_freqs_, n_sources), stft.n_fft,
+            stft.hop_length_, stft.window_, center=stft.center, pad_mode=stft.pad_mode,
         )
 
     def _net_params(self):

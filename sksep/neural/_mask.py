@@ -234,7 +234,7 @@ class MaskEstimator(NeuralSeparatorMixin):
         stft = self.stft_
         return BlockStreamer(
             processor, n_fft=stft.n_fft, hop_length=stft.hop_length_,
-            window=stft._window.numpy(), pad_mode=stft.pad_mode, n_channels=1,
+            window=stft.window_, pad_mode=stft.pad_mode, n_channels=1,
             n_outputs=self.n_sources_, sample_rate=getattr(self, "sample_rate_", None),
             layout="sources_first")
 

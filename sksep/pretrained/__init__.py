@@ -28,12 +28,11 @@ import json
 from importlib import resources
 from pathlib import Path
 
-
 from .._persistence import SksepVersionWarning
+from ._format import FORMAT, FORMAT_VERSION, check_state, from_state, to_state
 
 __all__ = ["ModelRegistry", "SksepVersionWarning", "list_models", "load", "save"]
 
-FORMAT_VERSION = 1
 _DATA = "data"
 
 
@@ -174,20 +173,8 @@ def load(name_or_path, *, device="cpu"):
             "It is not a file written by sksep.pretrained.save, or it is "
             "truncated or corrupted."
         ) from exc
-    if not isinstance(state, dict) or state.get("format") != "sksep-model":
-        raise ValueError(f"'{path}' is not an sksep model file.")
-    if state.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"'{path}' is in sksep model format {state.get('format_version')!r} "
-            f"(written by sksep {state.get('sksep_version')}); this sksep "
-            f"reads format {FORMAT_VERSION}."
-        )
-    from .. import neural
-
-    cls = getattr(neural, state["estimator"], None)
-    if cls is None:
-        raise ValueError(f"'{path}' holds an unknown estimator {state['estimator']!r}.")
-    est = cls._from_state(state, device=device)
+    check_state(state, path)
+    est = from_state(state, device=device)
     sample_rate = state["metadata"].get("sample_rate") or (entry or {}).get("sample_rate")
     if sample_rate is not None:
         est.sample_rate_ = int(sample_rate)
@@ -238,10 +225,10 @@ def save(estimator, path, *, metadata=None, overwrite=False, half=False):
         raise IsADirectoryError(f"'{path}' is a directory; give a file name.")
     if path.exists() and not overwrite:
         raise FileExistsError(f"'{path}' exists; pass overwrite=True to replace it.")
-    state = estimator._to_state(half=half)
+    state = to_state(estimator, half=half)
     metadata = dict(metadata or {})
     if getattr(estimator, "sample_rate_", None) is not None:
         metadata.setdefault("sample_rate", int(estimator.sample_rate_))
-    state.update(format="sksep-model", format_version=FORMAT_VERSION,
+    state.update(format=FORMAT, format_version=FORMAT_VERSION,
                  sksep_version=__version__, metadata=metadata)
     atomic_write(path, lambda tmp: torch.save(state, tmp), overwrite=overwrite)
