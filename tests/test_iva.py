@@ -203,3 +203,35 @@ def test_image_scores_find_the_permutation_and_check_shapes():
     assert scores["perm"].tolist() == [1, 0] and np.all(scores["si_sdr"] > 100)
     with pytest.raises(ValueError, match="estimates must have shape"):
         image_scores(images, est[:100])
+
+
+@pytest.mark.parametrize("params", [{}, dict(source_model="laplace"),
+                                    dict(update="iss")])
+def test_single_precision_separates_as_double_does(room, params):
+    mix, images = room
+    scores = {}
+    for precision in ("double", "single"):
+        est = IVASeparator(precision=precision, tol=0, random_state=0, **params)
+        out = est.fit_transform(mix)
+        assert out.dtype == mix.dtype and est.demixing_.dtype == np.complex128
+        scores[precision] = image_scores(images, out, mixture=mix)["sdr_improvement"]
+    assert np.all(np.abs(scores["single"] - scores["double"]) < 0.1)
+
+
+def test_an_empty_band_is_left_out_of_the_iterations(room):
+    # an all-zero band made every IP update singular (LinAlgError); it now
+    # keeps its whitening only (finite, silent outputs), and the other
+    # frequencies are demixed as they are without it
+    from sksep.decomposition._iva import _spectrogram
+
+    mix, _ = room
+    est = IVASeparator(tol=0, max_iter=5)
+    spec = _spectrogram(STFTTransformer(n_fft=512, hop_length=128).fit(mix.T[:1]), mix)
+    empty = spec.copy()
+    empty[200:] = 0
+    with pytest.raises(np.linalg.LinAlgError):
+        _iva.auxiva(_iva._whitening(empty, 2) @ empty, n_iter=1)
+    demix, _ = est._demixing(empty, 2)
+    alone, _ = est._demixing(spec[:200], 2)
+    assert np.all(np.isfinite(demix)) and np.all(demix[200:] @ empty[200:] == 0)
+    np.testing.assert_allclose(demix[:200], alone, rtol=1e-9, atol=1e-12)

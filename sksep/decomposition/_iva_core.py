@@ -58,6 +58,15 @@ def _whitening(X, n_components):
     return _herm(vecs / np.sqrt(np.maximum(vals, floor))[:, None, :])
 
 
+def _live_frequencies(X):
+    """Mask of the frequencies with energy: total power above ``_EPS``
+    (-100 dB) of the loudest frequency's. The others (an empty band) are
+    left out of the iterations: their whitened data is rounding noise, and
+    an all-zero band makes every IP update singular."""
+    power = _power(X).sum(axis=tuple(range(1, X.ndim)))
+    return power > _EPS * power.max()
+
+
 # -- source models: weights of the auxiliary function -------------------------------
 
 def _weights(power, model, nmf_state=None):
@@ -99,7 +108,7 @@ def _ip_row(W, V, k):
     from the source's weighted covariance ``V (F, M, M)``."""
     n_freqs, n_src, _ = W.shape
     w = np.linalg.solve(W @ V, np.broadcast_to(
-        np.eye(n_src)[:, k, None], (n_freqs, n_src, 1)))[..., 0]
+        np.eye(n_src, dtype=W.dtype)[:, k, None], (n_freqs, n_src, 1)))[..., 0]
     norm = np.sqrt(np.maximum(
         np.einsum("fm,fm->f", w.conj(), (V @ w[..., None])[..., 0]).real, _EPS))
     W[:, k, :] = (w / norm[:, None]).conj()
@@ -159,7 +168,7 @@ def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, tol=0.0, n_basis=
     ``converged`` (whether ``tol`` was reached).
     """
     n_freqs, n_src, n_frames = Z.shape
-    W = np.tile(np.eye(n_src, dtype=np.complex128), (n_freqs, 1, 1))
+    W = np.tile(np.eye(n_src, dtype=Z.dtype), (n_freqs, 1, 1))
     Y = Z.copy()
     nmf_state = None
     if source_model == "nmf":
@@ -200,7 +209,7 @@ def fdica(Z, *, n_iter=100, tol=0.0, random_state=None, a=0.1):
     rng = check_random_state(random_state)
     W = rng.standard_normal((n_freqs, n_src, n_src)) + 1j * rng.standard_normal(
         (n_freqs, n_src, n_src))
-    W = _sym_decorrelation(W)
+    W = _sym_decorrelation(W).astype(Z.dtype, copy=False)
     Zh = _herm(Z)
     for it in range(1, n_iter + 1):
         Y = W @ Z                                      # rows of W are w^H
