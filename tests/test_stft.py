@@ -233,3 +233,22 @@ def test_ideal_masks_match_a_direct_computation(rng, kind):
         np.testing.assert_allclose(est[c, :, :1900], ref[:, :1900], atol=1e-8)
     if kind == "irm":  # ratio masks sum to 1: the estimates add up to the mixture
         np.testing.assert_allclose(est.sum(1), S.sum(1), atol=1e-9)
+
+
+def test_the_window_is_public_and_old_pickles_with_the_private_one_load(rng):
+    import torch
+
+    X = rng.standard_normal((2, 1000))
+    stft = STFTTransformer(n_fft=128, win_length=100, window="hamming").fit(X)
+    assert stft.window_.shape == (128,) and stft.window_[:14].tolist() == [0.0] * 14
+    np.testing.assert_array_equal(stft._window.numpy(), stft.window_)
+    # the state an STFTTransformer had before window_ (torch tensors)
+    state = stft.__getstate__()
+    state["_window"] = torch.from_numpy(state.pop("window_"))
+    state["_inv_envelope"] = torch.from_numpy(state["_inv_envelope"])
+    old = STFTTransformer.__new__(STFTTransformer)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.window_, stft.window_)
+    Z = stft.transform(X)
+    np.testing.assert_array_equal(old.transform(X), Z)
+    np.testing.assert_array_equal(old.inverse_transform(Z), stft.inverse_transform(Z))

@@ -29,13 +29,6 @@ from ._fastica import _single_threaded_blas
 from ._iva_core import _EPS, _live_frequencies, _power, _whitening, auxiva, fdica
 from ._iva_online import online_stream
 
-#: Length of :class:`IVASeparator`'s default STFT window, in seconds: longer
-#: than most of a room's reverberation (the room preset of :mod:`sksep._dsp`).
-DEFAULT_WINDOW_SECONDS = _dsp.ROOM_WINDOW_SECONDS
-#: The rate assumed when no ``sample_rate`` is given (sksep's corpora are at
-#: 8 kHz): the default window is then 2048 samples, as before the rate was known.
-DEFAULT_SAMPLE_RATE = _dsp.DEFAULT_SAMPLE_RATE
-
 
 def default_stft(sample_rate=None):
     """The STFT that :class:`IVASeparator` uses when ``stft=None``.
@@ -47,13 +40,12 @@ def default_stft(sample_rate=None):
     Parameters
     ----------
     sample_rate : float, default=None
-        Sampling rate of the recording in Hz; None assumes
-        ``DEFAULT_SAMPLE_RATE`` (8 kHz).
+        Sampling rate of the recording in Hz; None assumes 8 kHz.
 
     Returns
     -------
     stft : STFTTransformer
-        Unfitted, complex output.
+        Unfitted.
 
     Examples
     --------
@@ -64,7 +56,6 @@ def default_stft(sample_rate=None):
     from ..spectral import STFTTransformer
 
     return STFTTransformer(**_dsp.room(sample_rate))
-
 
 
 # -- the STFT of multichannel recordings -------------------------------------------
