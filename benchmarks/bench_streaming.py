@@ -24,6 +24,13 @@
 
     python benchmarks/bench_streaming.py ../shared/data/speech8k
 
+``--onnx`` also times each causal model exported with ``sksep.onnx.export_onnx``
+and run by ``sksep.onnx.OnnxStreamer`` (onnxruntime, one thread), fed the
+same blocks in turn with the NumPy streamer, and prints the ratio of their
+real-time factors (ONNX / NumPy); ``--sections compute`` with it:
+
+    python benchmarks/bench_streaming.py --onnx --sections compute
+
 ``--compare REV`` also times the causal models with the TCN stepper and the
 block streamer of git revision REV (``sksep/nn/_modules.py`` and
 ``sksep/streaming.py`` as they were there), fed the same blocks in turn with
@@ -124,6 +131,8 @@ def main():
     parser.add_argument("--n-mixtures", type=int, default=100)
     parser.add_argument("--compare", default=None, metavar="REV",
                         help="also time the causal models with the code of this revision")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also time the causal models exported to ONNX")
     parser.add_argument("--sections", default="all", choices=["all", "compute"])
     args = parser.parse_args()
     import torch
@@ -146,6 +155,13 @@ def main():
                                      random_state=0)
     iva_stft = STFTTransformer(n_fft=1024, hop_length=256)
     old_code = code_at(args.compare) if args.compare else None
+    onnx_files = {}
+    if args.onnx:
+        from sksep.onnx import OnnxStreamer, export_onnx
+
+        folder = Path(tempfile.mkdtemp())
+        onnx_files = {name: export_onnx(name, folder / f"{name}.onnx")
+                      for name in causal}
     with threadpool_limits(1):
         print("== compute per block, 1 thread")
         for block_ms in (4, 8, 16):
@@ -157,12 +173,22 @@ def main():
                     with old_code():
                         streams.append(model.streamer())
                     codes.append(args.compare)
+                if args.onnx:
+                    streams.append(OnnxStreamer(onnx_files[name], n_threads=1))
+                    codes.append("onnx")
                 rows = time_blocks(streams, mono.astype(np.float32), block)
                 for code, row in zip(codes, rows):
                     print(json.dumps({"separator": name, "block_ms": block_ms,
-                                      **({"code": code} if old_code else {}),
+                                      **({"code": code} if len(codes) > 1 else {}),
                                       **{k: round(v, 3) for k, v in row.items()}}),
                           flush=True)
+                if args.onnx:
+                    numpy_row, onnx_row = rows[0], rows[-1]
+                    print(json.dumps({
+                        "separator": name, "block_ms": block_ms,
+                        "onnx_over_numpy_rtf": round(onnx_row["rtf"] / numpy_row["rtf"], 2),
+                        "onnx_over_numpy_cpu_rtf": round(
+                            onnx_row["cpu_rtf"] / numpy_row["cpu_rtf"], 2)}), flush=True)
             (row,) = time_blocks([IVASeparator(stft=iva_stft).streamer(
                 2, forgetting=0.96)], room, block)
             print(json.dumps({"separator": "online IVA (2 mics, 128 ms window)",
