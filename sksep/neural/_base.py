@@ -9,25 +9,33 @@ skorch net is built around that network the first time it trains.
 """
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._persistence import VersionedPickleMixin
-from .._validation import check_finite, check_signal, pcm_to_float, reject_bool
+from .._validation import check_finite, reject_bool
+from ._checks import (
+    check_clips,
+    check_every_class,
+    check_mixtures,
+    check_snr_range,
+    check_validation,
+    encode,
+    speed_range,
+)
 
-_OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 _AUTO_CHUNK = 1 << 18  # samples per chunk of separate(chunk_size="auto")
 
 
 def _default_stft():
+    from .._dsp import SPEECH_8K
     from ..spectral import STFTTransformer
 
-    return STFTTransformer(n_fft=256, hop_length=64)
+    return STFTTransformer(**SPEECH_8K)
 
 
 class LoadedNet:
@@ -48,36 +56,16 @@ class LoadedNet:
         return f"{type(self).__name__}(module_={type(self.module_).__name__})"
 
 
-class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator):
+class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator):
     """Fit on clean clips, separate mixtures: the deep separators' contract.
 
     Subclasses define ``_build_mask_net(n_freqs, n_sources)``,
     ``_class_fixed()`` and their parameters.
     """
 
-    _common_constraints: dict = {
-        "stft": [None, BaseEstimator],
-        "loss": [StrOptions({"si_sdr", "magnitude", "psa"})],
-        "permutation_invariant": ["boolean"],
-        "snr_db": [tuple, list],
-        "shift": [Interval(Real, 0, 1, closed="both")],
-        "segment_length": [None, Interval(Integral, 1, None, closed="left")],
-        "gradient_clip": [None, Interval(Real, 0, None, closed="neither")],
-        "speed_perturb": [None, tuple, list],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
-        "valid_fraction": [Interval(Real, 0, 1, closed="left")],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "device": [StrOptions({"cpu", "cuda", "auto"}), str],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-    }
-
     # -- the contract ------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, validation=None):
         """Train on clean single-source clips, mixing them on the fly.
 
@@ -101,17 +89,17 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         -------
         self
         """
-        self._validate_params()
         if self.warm_start and hasattr(self, "net_"):
             return self.partial_fit(X, y, validation=validation)
-        X, y = self._check_clips(X, y, reset=True)
-        valid = self._check_validation(validation)
+        X, y = check_clips(self, X, y, reset=True)
+        valid = check_validation(self, validation)
         import torch
 
         with torch.random.fork_rng(devices=[]):
             self._fit(X, y, valid)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, *, validation=None):
         """Continue training for ``max_epochs`` more epochs (fits if unfitted).
 
@@ -128,8 +116,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         """
         if not hasattr(self, "net_"):
             return self.fit(X, y, validation=validation)
-        X, y = self._check_clips(X, y, reset=False)
-        valid = self._check_validation(validation)
+        X, y = check_clips(self, X, y, reset=False)
+        valid = check_validation(self, validation)
         import torch
 
         with torch.random.fork_rng(devices=[]):
@@ -199,7 +187,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         -------
         S : ndarray of shape (n_sources, n_times) or (n_clips, n_sources, n_times)
         """
-        X, Xb = self._check_mixtures(X)
+        check_is_fitted(self)
+        X, Xb = check_mixtures(X)
         dtype = Xb.dtype
         n_times = Xb.shape[1]
         model_sr = self._check_rate(sr)
@@ -260,25 +249,10 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
             The mask of each source on the fitted STFT's grid (frequency
             rows, as :meth:`STFTTransformer.to_spectrogram` lays them out).
         """
-        X, Xb = self._check_mixtures(X)
+        check_is_fitted(self)
+        X, Xb = check_mixtures(X)
         masks = np.swapaxes(self._separate(Xb, key="masks"), -1, -2)
         return masks[0] if X.ndim == 1 else masks
-
-    def _check_mixtures(self, X):
-        """Fitted check and validation shared by separate and predict_masks.
-
-        Returns the checked input (integer PCM scaled to floats) and its
-        2-D float32 or float64 batch view.
-        """
-        check_is_fitted(self)
-        X = pcm_to_float(check_signal(
-            X, "Mixtures", "waveform (n_times,) or batch (n_clips, n_times)"))
-        if X.ndim == 2 and X.shape[1] == 1 and X.shape[0] > 1:
-            X = X[:, 0]  # one mono recording as read_audio returns it
-        dtype = np.float64 if X.dtype == np.float64 else np.float32
-        Xb = np.atleast_2d(X).astype(dtype, copy=False)
-        check_finite(Xb)
-        return X, Xb
 
     def _separate_chunked(self, X, size, overlap, progress):
         from ._inference import align_sources, chunk_bounds, join_chunks
@@ -319,7 +293,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         check_is_fitted(self)
         from ..metrics import pit_si_sdr, si_sdr_improvement
 
-        X, y = self._check_clips(X, y, reset=False)
+        X, y = check_clips(self, X, y, reset=False)
         data = self._dataset(X, self._encode(y), seed=0, fixed=True)
         items = [data[i] for i in range(len(data))]  # each draw made once
         mix = np.stack([m.numpy() for m, _ in items])
@@ -362,92 +336,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
     def _class_fixed(self):
         return not self.permutation_invariant
 
-    def _check_validation(self, validation):
-        if validation is None:
-            return None
-        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise ValueError(
-                "validation must be a pair (X_valid, y_valid) of clean clips and "
-                f"their labels (y_valid may be None), got {type(validation).__name__}."
-            )
-        return self._check_clips(*validation, reset=False, name="X_valid")
-
-    def _check_ragged(self, X, y, reset, name):
-        """Clips of any lengths (``segment_length`` set): an object array."""
-        if not isinstance(X, (list, tuple)):
-            X = np.asarray(X)
-        if isinstance(X, np.ndarray) and X.dtype != object and X.ndim != 2:
-            raise ValueError(
-                f"{name} must be clips (n_clips, n_times) or a list of 1-D "
-                f"waveforms, got shape {X.shape}."
-            )
-        clips = np.empty(len(X), dtype=object)
-        for i, clip in enumerate(X):
-            reject_bool(clip, f"{name}[{i}]")
-            clip = pcm_to_float(check_signal(clip, f"{name}[{i}]", "1-D waveform",
-                                             ndims=(1,)))
-            clip = np.asarray(clip, dtype=np.float32)
-            check_finite(clip, f"{name}[{i}]")
-            clips[i] = clip
-        if len(clips) == 0:
-            raise ValueError(f"{name} holds no clip.")
-        if y is not None:
-            y = np.asarray(y)
-            if y.ndim != 1 or len(y) != len(clips):
-                raise ValueError(
-                    f"y must be one label per clip, shape ({len(clips)},), got "
-                    f"{y.shape}."
-                )
-        if reset:
-            self.n_features_in_ = int(self.segment_length)
-        return clips, y
-
-    def _check_clips(self, X, y, reset, name="X"):
-        if self.segment_length is not None:
-            return self._check_labels(*self._check_ragged(X, y, reset, name))
-        if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray)
-                                            and X.dtype == object):
-            lengths = sorted({np.shape(c)[0] if np.ndim(c) == 1 else -1 for c in X})
-            if len(lengths) > 1 and lengths[0] > 0:
-                raise ValueError(
-                    f"{name} holds clips of different lengths ({lengths[0]} to "
-                    f"{lengths[-1]} samples); set segment_length to train on "
-                    "random segments of that many samples, or cut the clips "
-                    "to one length (sksep.datasets.fix_length)."
-                )
-        if y is None:
-            reject_bool(X)
-            X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
-        else:
-            reject_bool(X)
-            X, y = validate_data(self, X, y, reset=reset,
-                                 dtype=[np.float32, np.float64], ensure_2d=True)
-            y = np.asarray(y)
-            if y.ndim != 1:
-                raise ValueError(
-                    f"y must be one label per clip, shape (n_clips,), got {y.shape}."
-                )
-        return self._check_labels(X, y)
-
-    def _check_labels(self, X, y):
-        if y is None and self._class_fixed():
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target "
-                "y is None: a class-fixed separator learns one output per label "
-                "(pass permutation_invariant=True to train without labels)."
-            )
-        return X, y
-
     def _encode(self, y):
-        if y is None:
-            return None
-        if self._class_fixed():
-            lookup = {c: k for k, c in enumerate(self.classes_.tolist())}
-            unknown = set(np.unique(y).tolist()) - set(lookup)
-            if unknown:
-                raise ValueError(f"y has labels unseen in fit: {sorted(unknown)[:5]}.")
-            return np.array([lookup[v] for v in y.tolist()])
-        return np.unique(y, return_inverse=True)[1]
+        return encode(y, self.classes_ if self._class_fixed() else None)
 
     def _dataset(self, X, codes, seed, fixed=False):
         from ._data import MixtureDataset
@@ -456,20 +346,9 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         return MixtureDataset(
             X, codes, n_sources=self.n_sources_, class_fixed=self._class_fixed(),
             snr_db=(float(low), float(high)), shift=self.shift, seed=seed,
-            fixed=fixed, speed=None if fixed else self._speed_range(),
+            fixed=fixed, speed=None if fixed else speed_range(self.speed_perturb),
             segment=self.segment_length,
         )
-
-    def _speed_range(self):
-        if self.speed_perturb is None:
-            return None
-        if len(self.speed_perturb) != 2 or not (
-                0 < self.speed_perturb[0] <= self.speed_perturb[1]):
-            raise ValueError(
-                "speed_perturb must be None or a (low, high) range of speeds "
-                f"with 0 < low <= high, got {self.speed_perturb!r}."
-            )
-        return tuple(float(v) for v in self.speed_perturb)
 
     def _device(self):
         import torch
@@ -481,8 +360,7 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
     def _fit(self, X, y, valid=None):
         import torch
 
-        if len(self.snr_db) != 2 or not self.snr_db[0] <= self.snr_db[1]:
-            raise ValueError(f"snr_db must be a (low, high) range, got {self.snr_db!r}.")
+        check_snr_range(self.snr_db)
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         torch.manual_seed(self._seed)
         if self._class_fixed():
@@ -567,7 +445,8 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         train_idx = np.arange(len(X))
         if valid is not None:
             valid_codes = self._encode(valid[1])
-            self._check_every_class(valid_codes, "validation")
+            if self._class_fixed():
+                check_every_class(valid_codes, self.classes_, "validation")
             valid = self._dataset(valid[0], valid_codes, seed=self._seed + 1,
                                   fixed=True)
         else:
@@ -587,18 +466,6 @@ class NeuralSeparatorMixin(VersionedPickleMixin, TransformerMixin, BaseEstimator
         torch.manual_seed(self._seed + done)
         self.net_.train_epochs(train, valid, **self._net_params())
         self.n_epochs_ = getattr(self, "_epoch_offset", 0) + len(self.net_.history)
-
-    def _check_every_class(self, codes, what):
-        """Class-fixed mixtures need a clip of every class."""
-        if not self._class_fixed():
-            return
-        missing = sorted(set(range(self.n_sources_)) - set(np.unique(codes).tolist()))
-        if missing:
-            names = [self.classes_.tolist()[k] for k in missing]
-            raise ValueError(
-                f"The {what} clips hold no clip of class(es) {names}: every "
-                "mixture of a class-fixed separator mixes one clip of each class "
-                f"in classes_ {self.classes_.tolist()}.")
 
     def _separate(self, X, key="wave"):
         from ._inference import run_module

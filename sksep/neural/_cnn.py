@@ -4,10 +4,12 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval
 
-from ._base import NeuralSeparatorMixin
+from ._base import BaseNeuralSeparator
+from ._params import COMMON_CONSTRAINTS, shared_docs, store_params
 
 
-class CNNAutoencoderSeparator(NeuralSeparatorMixin):
+@shared_docs
+class CNNAutoencoderSeparator(BaseNeuralSeparator):
     """Spectrogram CNN autoencoder with one decoder branch per source.
 
     The encoder convolves the log-magnitude spectrogram with filters that
@@ -39,8 +41,7 @@ class CNNAutoencoderSeparator(NeuralSeparatorMixin):
     n_sources : int, default=2
         Outputs when ``permutation_invariant=True``; class-fixed separators
         have one output per class of ``y``.
-    stft : STFTTransformer, default=None
-        Front end; None uses ``STFTTransformer(n_fft=256, hop_length=64)``.
+    {stft}
     segment_frames : int, default=32
         Frames per segment seen by the network.
     freq_filters : int, default=32
@@ -57,32 +58,11 @@ class CNNAutoencoderSeparator(NeuralSeparatorMixin):
     permutation_invariant : bool, default=False
         Train with PIT instead of class-fixed outputs (labels then only keep
         the sources of a mixture apart).
-    snr_db, shift, segment_length, gradient_clip, speed_perturb, max_epochs, \
-batch_size, lr, optimizer, valid_fraction, patience, device, warm_start, verbose, \
-random_state
-        As in :class:`MaskEstimator`.
+    {training_parameters}
 
     Attributes
     ----------
-    net_ : skorch.NeuralNet
-        The trained network (``net_.module_`` is a
-        :class:`sksep.nn.SpectralSeparator`). A model loaded by
-        :func:`sksep.pretrained.load` holds the network alone (an object
-        with ``module_``, no skorch) until it trains again.
-    stft_ : STFTTransformer
-        The fitted front end.
-    classes_ : ndarray
-        Class of every output (class-fixed mode).
-    n_sources_ : int
-        Number of outputs.
-    n_epochs_ : int
-        Epochs trained.
-    n_features_in_ : int
-        Clip length seen in ``fit``.
-    sample_rate_ : int
-        Sample rate (Hz) the model was trained at, when known: set by
-        :func:`sksep.pretrained.load` and ``sksep train``, not by ``fit``
-        (which sees samples, not seconds).
+    {attributes}
 
     See Also
     --------
@@ -105,8 +85,7 @@ random_state
     """
 
     _parameter_constraints: dict = {
-        **NeuralSeparatorMixin._common_constraints,
-        "n_sources": [Interval(Integral, 1, None, closed="left")],
+        **COMMON_CONSTRAINTS,
         "segment_frames": [Interval(Integral, 1, None, closed="left")],
         "freq_filters": [Interval(Integral, 1, None, closed="left")],
         "time_filters": [Interval(Integral, 1, None, closed="left")],
@@ -121,30 +100,7 @@ random_state
                  gradient_clip=None, speed_perturb=None, max_epochs=20, batch_size=16,
                  lr=1e-3, optimizer="adam", valid_fraction=0.1, patience=5,
                  device="cpu", warm_start=False, verbose=0, random_state=None):
-        self.n_sources = n_sources
-        self.stft = stft
-        self.segment_frames = segment_frames
-        self.freq_filters = freq_filters
-        self.time_filters = time_filters
-        self.time_kernel = time_kernel
-        self.bottleneck = bottleneck
-        self.loss = loss
-        self.permutation_invariant = permutation_invariant
-        self.snr_db = snr_db
-        self.shift = shift
-        self.segment_length = segment_length
-        self.gradient_clip = gradient_clip
-        self.speed_perturb = speed_perturb
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.valid_fraction = valid_fraction
-        self.patience = patience
-        self.device = device
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _build_mask_net(self, n_freqs, n_sources):
         from ..nn import CNNAutoencoder

@@ -6,10 +6,12 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NeuralSeparatorMixin
+from ._base import BaseNeuralSeparator
+from ._params import COMMON_CONSTRAINTS, shared_docs, store_params
 
 
-class MaskEstimator(NeuralSeparatorMixin):
+@shared_docs
+class MaskEstimator(BaseNeuralSeparator):
     """Single-microphone separation by a neural time-frequency mask estimator.
 
     A recurrent (or causal convolutional) network reads log-magnitude STFT
@@ -42,11 +44,7 @@ class MaskEstimator(NeuralSeparatorMixin):
     n_sources : int, default=2
         Sources per mixture (with ``permutation_invariant=False`` the number
         of classes in ``y`` instead).
-    stft : STFTTransformer, default=None
-        Time-frequency front end (its ``n_fft``, ``hop_length``, ``window``,
-        ``center`` and ``pad_mode`` are used); None uses
-        ``STFTTransformer(n_fft=256, hop_length=64)``. Tunable as
-        ``stft__n_fft`` in a grid search.
+    {stft}
     hidden_size : int, default=128
         LSTM units per direction, or the TCN's bottleneck channels.
     num_layers : int, default=2
@@ -66,71 +64,11 @@ class MaskEstimator(NeuralSeparatorMixin):
         PIT over all output orders (every permutation up to 3 sources, the
         Hungarian algorithm beyond); False trains class-fixed outputs, one
         per label of ``y`` (listed in ``classes_``).
-    snr_db : (float, float), default=(-5.0, 5.0)
-        Range of levels (dB) of the first clip over each other clip in the
-        training mixtures.
-    shift : float, default=0.25
-        Largest random time shift of the other clips, as a fraction of the
-        clip length.
-    segment_length : int, default=None
-        Samples per training mixture. None uses the clips as they are (all
-        of one length). An int draws, every epoch, a random segment of this
-        length from each clip of a mixture (clips that are shorter sit at a
-        random offset in silence), so ``fit`` accepts clips of different
-        lengths, such as whole recordings of continuous speech; the
-        permutation-invariant loss then holds each output on one voice over
-        the whole segment. ``n_features_in_`` is then ``segment_length``.
-    gradient_clip : float, default=None
-        Clip the gradient's norm to this value at every step (skorch's
-        ``GradientNormClipping``); None does not clip.
-    speed_perturb : (float, float), default=None
-        Range of random playback speeds of the training clips (for example
-        ``(0.9, 1.1)``), resampled with librosa: pitch and tempo change
-        together, which creates new voices and helps the separator
-        generalise to unseen speakers. None trains on the clips as they are.
-    max_epochs : int, default=20
-    batch_size : int, default=16
-    lr : float, default=1e-3
-    optimizer : {'adam', 'adamw', 'sgd'} or torch optimizer class, default='adam'
-    valid_fraction : float, default=0.1
-        Fraction of clips held out (as fixed mixtures) to monitor the
-        validation SI-SDR, with early stopping and the best epoch's weights
-        restored. 0 trains on all clips for ``max_epochs``.
-    patience : int, default=5
-        Epochs without validation improvement before stopping.
-    device : {'cpu', 'cuda', 'auto'} or str, default='cpu'
-        Torch device; 'auto' uses a GPU when there is one.
-    warm_start : bool, default=False
-        When True, ``fit`` on a fitted estimator continues training the
-        current network for ``max_epochs`` more epochs (as
-        :meth:`partial_fit` does) instead of starting afresh.
-    verbose : int, default=0
-        1 prints skorch's epoch table, 2 adds a progress bar per epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weights, batch order and the mixtures; the same seed gives
-        the same weights and outputs on the CPU.
+    {training_parameters}
 
     Attributes
     ----------
-    net_ : skorch.NeuralNet
-        The trained network (``net_.module_`` is a
-        :class:`sksep.nn.SpectralSeparator`; ``net_.history`` the epochs).
-        A model loaded by :func:`sksep.pretrained.load` holds the network
-        alone (an object with ``module_``, no skorch) until it trains again.
-    stft_ : STFTTransformer
-        The fitted front end.
-    n_sources_ : int
-        Number of outputs.
-    classes_ : ndarray
-        Labels of the outputs, when ``permutation_invariant=False``.
-    n_epochs_ : int
-        Epochs trained.
-    n_features_in_ : int
-        Clip length seen in ``fit``.
-    sample_rate_ : int
-        Sample rate (Hz) the model was trained at, when known: set by
-        :func:`sksep.pretrained.load` and ``sksep train``, not by ``fit``
-        (which sees samples, not seconds).
+    {attributes}
 
     See Also
     --------
@@ -152,8 +90,7 @@ class MaskEstimator(NeuralSeparatorMixin):
     """
 
     _parameter_constraints: dict = {
-        **NeuralSeparatorMixin._common_constraints,
-        "n_sources": [Interval(Integral, 1, None, closed="left")],
+        **COMMON_CONSTRAINTS,
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "kind": [StrOptions({"blstm", "lstm", "tcn", "causal-tcn"})],
@@ -167,29 +104,7 @@ class MaskEstimator(NeuralSeparatorMixin):
                  speed_perturb=None, max_epochs=20, batch_size=16, lr=1e-3, optimizer="adam",
                  valid_fraction=0.1, patience=5, device="cpu", warm_start=False,
                  verbose=0, random_state=None):
-        self.n_sources = n_sources
-        self.stft = stft
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.kind = kind
-        self.mask_activation = mask_activation
-        self.loss = loss
-        self.permutation_invariant = permutation_invariant
-        self.snr_db = snr_db
-        self.shift = shift
-        self.segment_length = segment_length
-        self.gradient_clip = gradient_clip
-        self.speed_perturb = speed_perturb
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.valid_fraction = valid_fraction
-        self.patience = patience
-        self.device = device
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
+        store_params(self, locals())
 
     def streamer(self):
         """A block-by-block separator with a stated latency (causal kinds).

@@ -22,8 +22,8 @@ from skorch.callbacks import (
 )
 
 from ..nn import SeparationLoss
-from ._base import _OPTIMIZERS as OPTIMIZERS
 from ._callbacks import EpochCounter, valid_si_sdr
+from ._params import OPTIMIZERS
 
 
 
