@@ -21,11 +21,14 @@ through fast_bss_eval, and SI-SDR), as improvements over the unprocessed
 microphone, best permutation. Wall time of the separation only (STFT,
 iterations, projection back, inverse STFT), real-time factor = wall time /
 8 s. ``--threads`` pins BLAS and torch threads (IVASeparator runs its own
-BLAS work on one thread whatever it says). Every iterative method runs
+BLAS work on one thread whatever it says); several values (``--threads 1
+2``) run every method at each in turn on the same room, round-robin, so
+that a busy machine slows them alike. The ``single`` variants run
+IVASeparator's iterations in complex64 (``precision='single'``). Every iterative method runs
 ``--n-iter`` iterations, as pyroomacoustics does: sksep's early stop is off
 (``tol=0``) unless ``--tol`` is given.
 
-    python benchmarks/bench_rooms.py [--seeds 3] [--threads 1] [--n-fft 4096]
+    python benchmarks/bench_rooms.py [--seeds 3] [--threads 1 [2]] [--n-fft 4096]
 """
 
 import argparse
@@ -96,6 +99,11 @@ def sksep_method(params, n_fft, tol=0.0):
 def methods(n_fft, n_iter, tol=0.0):
     return {
         "sksep IVA gauss IP": sksep_method(dict(max_iter=n_iter), n_fft, tol),
+        "sksep IVA gauss IP single": sksep_method(
+            dict(max_iter=n_iter, precision="single"), n_fft, tol),
+        "sksep IVA laplace IP single": sksep_method(
+            dict(max_iter=n_iter, source_model="laplace", precision="single"), n_fft,
+            tol),
         "sksep IVA gauss ISS": sksep_method(
             dict(max_iter=n_iter, update="iss"), n_fft, tol),
         "sksep IVA laplace IP": sksep_method(
@@ -114,7 +122,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default="../shared/data/speech8k")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1])
     parser.add_argument("--n-fft", type=int, default=4096)
     parser.add_argument("--n-iter", type=int, default=30)
     parser.add_argument("--tol", type=float, default=0.0,
@@ -123,58 +131,63 @@ def main():
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--out", default=None, help="JSON lines of every result")
     args = parser.parse_args()
-    from threadpoolctl import threadpool_limits
-
-    import torch
-
     from sksep.datasets import make_room_mixture
-    from sksep.metrics import image_scores
 
-    torch.set_num_threads(args.threads)
-    os.environ["OMP_NUM_THREADS"] = str(args.threads)
     table = methods(args.n_fft, args.n_iter, args.tol)
     names = args.methods or list(table)
     done = set()
     if args.out and os.path.exists(args.out):
         for line in open(args.out):
             r = json.loads(line)
-            done.add((r["method"], r["n_src"], r["spacing"], r["rt60"], r["seed"]))
+            done.add((r["method"], r["n_src"], r["spacing"], r["rt60"], r["seed"],
+                      r["threads"]))
     out = open(args.out, "a") if args.out else None
-    with threadpool_limits(args.threads):
-        for n_src in (2, 3):
-            for spacing in (0.05, 0.2):
-                for rt60 in args.rt60:
-                    for seed in range(args.seeds):
-                        S = voices(args.data, n_src, seed)
-                        mix, images = make_room_mixture(
-                            S, SR, n_mics=n_src, mic_spacing=spacing, rt60=rt60,
-                            random_state=seed)
-                        for name in names:
-                            if (name, n_src, spacing, rt60, seed) in done:
+    for n_src in (2, 3):
+        for spacing in (0.05, 0.2):
+            for rt60 in args.rt60:
+                for seed in range(args.seeds):
+                    S = voices(args.data, n_src, seed)
+                    mix, images = make_room_mixture(
+                        S, SR, n_mics=n_src, mic_spacing=spacing, rt60=rt60,
+                        random_state=seed)
+                    for name in names:
+                        for threads in args.threads:
+                            key = (name, n_src, spacing, rt60, seed, threads)
+                            if key in done:
                                 continue
                             row = dict(method=name, n_src=n_src, spacing=spacing,
-                                       rt60=rt60, seed=seed, threads=args.threads)
-                            t0 = time.perf_counter()
-                            try:
-                                est = table[name](mix)
-                                wall = time.perf_counter() - t0
-                                sc = image_scores(images, est, mixture=mix)
-                            except Exception as exc:  # a method's failure is a result
-                                row.update(error=f"{type(exc).__name__}: {exc}",
-                                           sdri=np.nan, siri=np.nan, si_sdri=np.nan,
-                                           wall=np.nan, rtf=np.nan)
-                            else:
-                                row.update(
-                                    sdri=float(np.mean(sc["sdr_improvement"])),
-                                    siri=float(np.mean(sc["sir_improvement"])),
-                                    si_sdri=float(np.mean(sc["si_sdr_improvement"])),
-                                    wall=wall, rtf=wall / SECONDS)
+                                       rt60=rt60, seed=seed, threads=threads)
+                            row.update(run_one(table[name], mix, images, threads))
                             print(json.dumps({k: round(v, 3) if isinstance(v, float)
                                               else v for k, v in row.items()}),
                                   flush=True)
                             if out:
                                 out.write(json.dumps(row) + "\n")
                                 out.flush()
+
+
+def run_one(method, mix, images, threads):
+    """Scores and wall time of one method on one room, on ``threads`` threads."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from sksep.metrics import image_scores
+
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    with threadpool_limits(threads):
+        t0 = time.perf_counter()
+        try:
+            est = method(mix)
+            wall = time.perf_counter() - t0
+            sc = image_scores(images, est, mixture=mix)
+        except Exception as exc:  # a method's failure is a result
+            return dict(error=f"{type(exc).__name__}: {exc}", sdri=np.nan,
+                        siri=np.nan, si_sdri=np.nan, wall=np.nan, rtf=np.nan)
+    return dict(sdri=float(np.mean(sc["sdr_improvement"])),
+                siri=float(np.mean(sc["sir_improvement"])),
+                si_sdri=float(np.mean(sc["si_sdr_improvement"])),
+                wall=wall, rtf=wall / SECONDS)
 
 
 if __name__ == "__main__":

@@ -235,3 +235,20 @@ def test_an_empty_band_is_left_out_of_the_iterations(room):
     alone, _ = est._demixing(spec[:200], 2)
     assert np.all(np.isfinite(demix)) and np.all(demix[200:] @ empty[200:] == 0)
     np.testing.assert_allclose(demix[:200], alone, rtol=1e-9, atol=1e-12)
+
+
+def test_single_precision_that_goes_singular_is_run_again_in_double(room,
+                                                                     monkeypatch):
+    auxiva = _iva.auxiva
+
+    def fragile(Z, **kwargs):
+        if Z.dtype == np.complex64:
+            raise np.linalg.LinAlgError("Singular matrix")
+        return auxiva(Z, **kwargs)
+
+    mix = room[0][:2 * SR]
+    double = IVASeparator(tol=0, max_iter=3).fit(mix).demixing_
+    monkeypatch.setattr(_iva, "auxiva", fragile)
+    with pytest.warns(RuntimeWarning, match="ran it again in double precision"):
+        single = IVASeparator(tol=0, max_iter=3, precision="single").fit(mix)
+    np.testing.assert_array_equal(single.demixing_, double)

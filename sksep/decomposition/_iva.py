@@ -26,7 +26,14 @@ from .._dsp import _torch as torch_dsp
 from .._persistence import VersionedPickleMixin
 from .._validation import check_finite, reject_bool
 from ._fastica import _single_threaded_blas
-from ._iva_core import _EPS, _live_frequencies, _power, _whitening, auxiva, fdica
+from ._iva_core import (
+    _EPS,
+    _live_frequencies,
+    _power,
+    _whitening,
+    auxiva,
+    fdica,
+)
 from ._iva_online import online_stream
 
 
@@ -158,10 +165,12 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         identity and is deterministic).
     precision : {'double', 'single'}, default='double'
         Arithmetic of the iterations: complex128, or complex64 (faster;
-        whitening, projection back and the outputs stay in double).
-        Frequencies 100 dB or more below the loudest (an empty band, such
-        as the top half of a recording upsampled from a lower rate) are
-        left out of the iterations in both and keep their whitening only.
+        whitening, projection back and the outputs stay in double). If the
+        single-precision updates go singular (the Gaussian model on a
+        near-empty band can), they are run again in double, with a
+        RuntimeWarning. Frequencies 100 dB or more below the loudest (an
+        empty band) are left out of the iterations in both and keep their
+        whitening only.
 
     Attributes
     ----------
@@ -337,19 +346,28 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         ``(demixing (F, K, M), info)``."""
         P = _whitening(spec, k)
         live = _live_frequencies(spec)
-        Z = (P @ spec)[live].astype(
-            np.complex64 if self.precision == "single" else np.complex128)
-        if self.algorithm == "iva":
-            W_live, info = auxiva(
-                Z, source_model=self.source_model, update=self.update,
-                n_iter=self.max_iter, tol=self.tol, n_basis=self.n_basis,
-                random_state=self.random_state)
+        Z = (P @ spec)[live]
+        if self.precision == "single":
+            try:
+                W_live, info = self._iterate(Z.astype(np.complex64))
+            except np.linalg.LinAlgError:
+                warnings.warn(
+                    "IVA in single precision went singular (a near-empty band); "
+                    "ran it again in double precision.", RuntimeWarning)
+                W_live, info = self._iterate(Z)
         else:
-            W_live, info = fdica(Z, n_iter=self.max_iter, tol=self.tol,
-                                 random_state=self.random_state)
+            W_live, info = self._iterate(Z)
         W = np.tile(np.eye(k, dtype=np.complex128), (spec.shape[0], 1, 1))
         W[live] = W_live
         return W @ P, info
+
+    def _iterate(self, Z):
+        if self.algorithm == "iva":
+            return auxiva(Z, source_model=self.source_model, update=self.update,
+                          n_iter=self.max_iter, tol=self.tol, n_basis=self.n_basis,
+                          random_state=self.random_state)
+        return fdica(Z, n_iter=self.max_iter, tol=self.tol,
+                     random_state=self.random_state)
 
     def transform(self, X):
         """Separate a recording: each source's image at the reference microphone.
