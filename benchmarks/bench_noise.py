@@ -9,12 +9,14 @@ English, many children). Each SNR is reported on its own too.
 
 Mixtures, per corpus: ``--n-mixtures`` 4 s excerpts of test recordings
 (random speaker, recording and offset; shorter recordings sit at a random
-offset in silence), each with one noise8k test recording: the 59 test
-recordings are dealt out in turn from a seeded shuffle, so each is used
-about equally often. :func:`sksep.datasets.make_noisy_mixture` adds the
-noise at -5, 0, 5 and 10 dB SNR (speech against noise power over the whole
-clip); the speech, the noise and its window are the same at every SNR, only
-the level changes. Seeded.
+offset in silence; an excerpt is drawn again when less than 1 s of it is
+within 40 dB of its loudest 32 ms, the frames STOI scores), each with one
+noise8k test recording: the 59 test recordings are dealt out in turn from a
+seeded shuffle (the default, 59, uses each once).
+:func:`sksep.datasets.make_noisy_mixture` adds the noise at -5, 0, 5 and
+10 dB SNR (speech against noise power over the whole clip); the speech, the
+noise and its window are the same at every SNR, only the level changes.
+Seeded.
 
 Methods:
 
@@ -53,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_speech8k import CORPORA, SR, _excerpt, _rounded  # noqa: E402
+from bench_speech8k import CORPORA, SR, _excerpt  # noqa: E402
 
 SNRS = (-5, 0, 5, 10)
 GROUP_SNR = 0
@@ -307,7 +309,8 @@ def snr_table(results, labels, corpus):
              "|---|---|---|---|---|---|"]
     for snr in SNRS:
         base = results["input"][f"{corpus}, {snr} dB SNR"]
-        lines.append(f"| {snr} dB | input (SI-SDR {base['si_sdr_db']:.1f} dB, STOI "
+        level = round(base["si_sdr_db"], 1) + 0.0   # no "-0.0"
+        lines.append(f"| {snr} dB | input (SI-SDR {level:.1f} dB, STOI "
                      f"{base['stoi']:.3f}, PESQ {base['pesq']:.2f}) | 0 | 0 | 0 | - |")
         for key, label in labels.items():
             r = results[key][f"{corpus}, {snr} dB SNR"]
@@ -384,6 +387,15 @@ def report(results, labels, print=print):
 
 # -- the registry ----------------------------------------------------------------------
 
+def _rounded(value, digits=4):
+    """Floats rounded (in nested dicts) for the log and the registry."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    return value
+
+
 def registry_metrics(row):
     """models.json entries of one model: one per corpus and SNR, never
     averaged over either."""
@@ -392,9 +404,11 @@ def registry_metrics(row):
         for snr in SNRS:
             r = row.get(f"{corpus}, {snr} dB SNR")
             if r is not None:
-                out[REGISTRY_KEY.format(corpus=title, snr=snr)] = _rounded(
-                    {k: r[k] for k in ("si_sdri_db", "stoi_gain", "pesq_gain",
-                                       "n_mixtures")})
+                out[REGISTRY_KEY.format(corpus=title, snr=snr)] = {
+                    "si_sdri_db": round(r["si_sdri_db"], 2),
+                    "stoi_gain": round(r["stoi_gain"], 3),
+                    "pesq_gain": round(r["pesq_gain"], 2),
+                    "n_mixtures": r["n_mixtures"]}
     return out
 
 
