@@ -426,7 +426,8 @@ def write_registry(results, path=None):
             continue
         registry[name].setdefault("metrics", {}).update(registry_metrics(row))
         written.append(name)
-    path.write_text(json.dumps(registry, indent=2, sort_keys=True) + "\n")
+    if written:
+        path.write_text(json.dumps(registry, indent=2, sort_keys=True) + "\n")
     return written
 
 
