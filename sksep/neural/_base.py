@@ -1,15 +1,19 @@
-"""Shared machinery of the skorch-trained separators.
+"""The deep separators' scikit-learn contract: fit on clean clips, separate
+mixtures.
 
-The estimator builds a skorch :class:`~skorch.NeuralNet` inside ``fit`` and
-holds it as ``net_`` (composition, not inheritance: ``NeuralNet.__init__``
-sets attributes scikit-learn's checks reject). A model loaded from a file
-(:mod:`sksep.pretrained`) holds a :class:`LoadedNet` instead, the network
-alone: separating with it imports no skorch and builds no optimizer; the
-skorch net is built around that network the first time it trains.
+The estimator builds its network and a skorch net around it inside ``fit``
+and holds the net as ``net_`` (composition, not inheritance:
+``NeuralNet.__init__`` sets attributes scikit-learn's checks reject). The
+rest lives beside it: training in :mod:`._net` (``SeparatorNet``), input
+checks in :mod:`._checks`, inference and chunks in :mod:`._inference`, the
+shared parameters in :mod:`._params`, the model file in
+:mod:`sksep.pretrained._format`. A model loaded from a file holds a
+:class:`LoadedNet` instead, the network alone: separating with it imports
+no skorch and builds no optimizer; the skorch net is built around that
+network the first time it trains.
 """
 
 import warnings
-from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
@@ -22,11 +26,13 @@ from ._checks import (
     check_clips,
     check_every_class,
     check_mixtures,
+    check_rate,
     check_snr_range,
     check_validation,
     encode,
     speed_range,
 )
+from ._inference import LoadedNet
 
 _AUTO_CHUNK = 1 << 18  # samples per chunk of separate(chunk_size="auto")
 
@@ -36,24 +42,6 @@ def _default_stft():
     from ..spectral import STFTTransformer
 
     return STFTTransformer(**SPEECH_8K)
-
-
-class LoadedNet:
-    """The network of a separator loaded from a file, without skorch.
-
-    ``module_`` is the :class:`sksep.nn.SpectralSeparator` that
-    ``separate`` runs (and that :func:`sksep.pretrained.save` writes); it
-    may be trained or replaced in place. The estimator's ``fit`` with
-    ``warm_start=True`` and ``partial_fit`` swap this for a skorch
-    :class:`~skorch.NeuralNet` around the same module (its weights kept)
-    before they train.
-    """
-
-    def __init__(self, module):
-        self.module_ = module
-
-    def __repr__(self):
-        return f"{type(self).__name__}(module_={type(self.module_).__name__})"
 
 
 class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator):
@@ -168,11 +156,9 @@ class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator)
             set) refuses ``sr``.
         chunk_size : int, 'auto' or None, default='auto'
             Process the signal in overlapping chunks of this many samples,
-            so memory stays bounded on long recordings. 'auto' uses chunks
-            of 2**18 samples (33 s at 8 kHz) for longer signals: a 10-minute
-            recording then needs about 100 MB of working memory with either
-            shipped model, against 0.7 GB whole (``benchmarks/README.md``).
-            None processes the signal whole. With permutation-invariant
+            so memory stays bounded on long recordings (see the user guide
+            for figures). 'auto' uses chunks of 2**18 samples (33 s at
+            8 kHz) for longer signals. None processes the signal whole. With permutation-invariant
             training a chunk's outputs can come in any order; each chunk is
             reordered to match the
             previous one on their overlap (the order that maximises the
@@ -191,7 +177,7 @@ class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator)
         X, Xb = check_mixtures(X)
         dtype = Xb.dtype
         n_times = Xb.shape[1]
-        model_sr = self._check_rate(sr)
+        model_sr = check_rate(self, sr)
         if model_sr is not None and sr != model_sr:
             from .._separate import resample
 
@@ -210,29 +196,6 @@ class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator)
         if model_sr is not None and sr != model_sr:
             S = resample(S, model_sr, sr, size=n_times).astype(dtype, copy=False)
         return S[0] if X.ndim == 1 else S
-
-    def _check_rate(self, sr):
-        """The model's rate when ``sr`` asks for resampling (else None);
-        warns once when the rate is assumed."""
-        model_sr = getattr(self, "sample_rate_", None)
-        if sr is None:
-            if model_sr is not None and not getattr(self, "_rate_assumed", False):
-                self._rate_assumed = True
-                warnings.warn(
-                    f"separate() assumes the mixtures are sampled at {model_sr} "
-                    "Hz, the rate this model was trained at; pass sr= (the "
-                    "recording's rate) to resample them to it and back.",
-                    UserWarning, stacklevel=3)
-            return None
-        if (isinstance(sr, bool) or not isinstance(sr, Real)
-                or not np.isfinite(sr) or sr <= 0):
-            raise ValueError(f"sr must be a positive sample rate in Hz, got {sr!r}.")
-        if model_sr is None:
-            raise ValueError(
-                f"sr={sr!r} was given, but the rate this separator was trained at "
-                "is unknown, so it cannot resample: set its sample_rate_ "
-                "attribute to the rate of the clips it was fitted on.")
-        return int(model_sr)
 
     def predict_masks(self, X):
         """Time-frequency masks the network estimates for mixtures.

@@ -10,6 +10,25 @@ and cross-fade them, so memory stays bounded on long recordings.
 import numpy as np
 
 
+class LoadedNet:
+    """The network of a separator loaded from a file, without skorch.
+
+    ``module_`` is the :class:`sksep.nn.SpectralSeparator` that
+    ``separate`` runs (and that :func:`sksep.pretrained.save` writes); it
+    may be trained or replaced in place. The estimator's ``fit`` with
+    ``warm_start=True`` and ``partial_fit`` swap this for a skorch
+    :class:`~skorch.NeuralNet` around the same module (its weights kept)
+    before they train.
+    """
+
+    def __init__(self, module):
+        self.module_ = module
+
+    def __repr__(self):
+        return f"{type(self).__name__}(module_={type(self.module_).__name__})"
+
+
+
 def run_module(module, X, key="wave"):
     """``module(mixture)[key]`` for every mixture of ``X`` ``(n_clips,
     n_times)``, stacked, in eval mode and without gradients: float64 for a
