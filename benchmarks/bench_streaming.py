@@ -27,7 +27,8 @@
 ``--onnx`` also times each causal model exported with ``sksep.onnx.export_onnx``
 and run by ``sksep.onnx.OnnxStreamer`` (onnxruntime, one thread), fed the
 same blocks in turn with the NumPy streamer, and prints the ratio of their
-real-time factors (ONNX / NumPy); ``--sections compute`` with it:
+real-time factors (ONNX / NumPy) and the largest difference of their outputs
+(over the peak); ``--sections compute`` with it:
 
     python benchmarks/bench_streaming.py --onnx --sections compute
 
@@ -57,24 +58,28 @@ SR = 8000
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def time_blocks(streams, x, block):
+def time_blocks(streams, x, block, outputs=None):
     """Per-block times of each stream, fed the same blocks in turn (the
     order rotates), so that they share the machine's load alike: wall-clock
     (what a live stream sees) and the process's CPU time (what the code
     costs, without the time other processes hold the core on a loaded
-    machine)."""
+    machine). ``outputs``, a list per stream, collects what they return."""
     times = [[] for _ in streams]
     cpu = [[] for _ in streams]
     for k, start in enumerate(range(0, x.shape[0], block)):
         for i in np.roll(np.arange(len(streams)), k):
             c0, t0 = time.process_time(), time.perf_counter()
-            streams[i].process(x[start:start + block])
+            y = streams[i].process(x[start:start + block])
             t1, c1 = time.perf_counter(), time.process_time()
+            if outputs is not None:
+                outputs[i].append(y)
             times[i].append(t1 - t0)
             cpu[i].append(c1 - c0)
     rows, seconds = [], x.shape[0] / SR
-    for stream, t, c in zip(streams, times, cpu):
-        stream.flush()
+    for k, (stream, t, c) in enumerate(zip(streams, times, cpu)):
+        y = stream.flush()
+        if outputs is not None:
+            outputs[k].append(y)
         t, c = np.array(t) * 1000, np.array(c) * 1000
         rows.append({"median_ms": float(np.median(t)),
                      "p99_ms": float(np.percentile(t, 99)), "worst_ms": float(t.max()),
@@ -176,7 +181,8 @@ def main():
                 if args.onnx:
                     streams.append(OnnxStreamer(onnx_files[name], n_threads=1))
                     codes.append("onnx")
-                rows = time_blocks(streams, mono.astype(np.float32), block)
+                outs = [[] for _ in streams]
+                rows = time_blocks(streams, mono.astype(np.float32), block, outs)
                 for code, row in zip(codes, rows):
                     print(json.dumps({"separator": name, "block_ms": block_ms,
                                       **({"code": code} if len(codes) > 1 else {}),
@@ -184,11 +190,16 @@ def main():
                           flush=True)
                 if args.onnx:
                     numpy_row, onnx_row = rows[0], rows[-1]
+                    ref, got = (np.concatenate(o, axis=1) for o in (outs[0], outs[-1]))
                     print(json.dumps({
                         "separator": name, "block_ms": block_ms,
-                        "onnx_over_numpy_rtf": round(onnx_row["rtf"] / numpy_row["rtf"], 2),
+                        "onnx_over_numpy_rtf": round(
+                            onnx_row["rtf"] / numpy_row["rtf"], 2),
                         "onnx_over_numpy_cpu_rtf": round(
-                            onnx_row["cpu_rtf"] / numpy_row["cpu_rtf"], 2)}), flush=True)
+                            onnx_row["cpu_rtf"] / numpy_row["cpu_rtf"], 2),
+                        "max_diff_over_peak": float(
+                            f"{np.abs(got - ref).max() / np.abs(ref).max():.2g}")}),
+                        flush=True)
             (row,) = time_blocks([IVASeparator(stft=iva_stft).streamer(
                 2, forgetting=0.96)], room, block)
             print(json.dumps({"separator": "online IVA (2 mics, 128 ms window)",

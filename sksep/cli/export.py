@@ -51,7 +51,8 @@ def cmd_export(args):
 def add_parser(sub):
     """Register the subcommand on the ``sub`` parsers."""
     p = sub.add_parser(
-        "export", help="write a causal model as an ONNX file that streams without torch",
+        "export",
+        help="write a causal model as an ONNX file that streams without torch",
         description=cmd_export.__doc__ + " The file holds one streaming step (any "
         "number of STFT hops) with the stream's state as inputs and outputs; "
         "sksep.onnx.OnnxStreamer runs it block by block with onnxruntime and NumPy "

@@ -161,7 +161,8 @@ def _masks_nodes(g, net, features):
         p = f"block{i}"
         w_in, b_in = conv1x1(block.inp)
         y = linear(h, w_in, b_in + carried @ w_in, f"{p}.inp")
-        y = layer_norm(prelu(y, block.act1, f"{p}.act1"), block.norm1.norm, f"{p}.norm1")
+        y = layer_norm(prelu(y, block.act1, f"{p}.act1"), block.norm1.norm,
+                       f"{p}.norm1")
         # the depthwise convolution reads the remembered frames, then the new
         full = g("Concat", f"conv{i}", y, axis=0)
         g.slice(full, -block.context, _INT_MAX, 0, out=f"conv{i}_out")
@@ -173,7 +174,8 @@ def _masks_nodes(g, net, features):
               group=block.depthwise.groups, dilations=[block.dilation],
               kernel_shape=[block.kernel_size])
         d = g("Squeeze", g("Transpose", d, perm=[0, 2, 1]), g._ints([0]))
-        z = layer_norm(prelu(d, block.act2, f"{p}.act2"), block.norm2.norm, f"{p}.norm2")
+        z = layer_norm(prelu(d, block.act2, f"{p}.act2"), block.norm2.norm,
+                       f"{p}.norm2")
         outputs.append(z)
         if i < len(net.body) - 1:           # the last block's residual is unused
             w_res, b_res = conv1x1(block.res)
@@ -206,8 +208,9 @@ def _build(spectral, net):
     # frames of the padded signal and their spectra (frames, 2 n_freqs)
     x = g("Concat", "buffer", "samples", axis=0)
     g.slice(x, -keep, _INT_MAX, 0, out="buffer_out")
-    spec = g("Conv", g("Reshape", x, g._ints([1, 1, -1])), g.const("analysis", analysis),
-             strides=[hop], kernel_shape=[n_fft])                   # (1, 2F, T)
+    spec = g("Conv", g("Reshape", x, g._ints([1, 1, -1])),
+             g.const("analysis", analysis), strides=[hop],
+             kernel_shape=[n_fft])                                  # (1, 2F, T)
     spec_t = g("Transpose", g("Squeeze", spec, g._ints([0])), perm=[1, 0])
     power = g("MatMul", g("Mul", spec_t, spec_t),   # re^2 + im^2
               g.const("sum_re_im", np.vstack([np.eye(n_freqs)] * 2)))
