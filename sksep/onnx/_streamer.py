@@ -47,6 +47,11 @@ class OnnxStreamer:
     n_samples_in_ : int
         Input samples received so far.
 
+    See Also
+    --------
+    export_onnx : Writes the file.
+    sksep.MaskEstimator.streamer : The same stream with torch and NumPy.
+
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
@@ -134,7 +139,8 @@ class OnnxStreamer:
 
         Returns
         -------
-        out : ndarray of shape (n_outputs, latency_), float32
+        out : ndarray
+            ``(n_outputs, latency_)``, float32.
         """
         if self._flushed:
             raise RuntimeError("This stream was already flushed.")
