@@ -623,6 +623,16 @@ def train(args):
     evaluate()
 
 
+NOISE_LICENSE = (
+    "Trained on speech8k (LibriSpeech train-clean-100 excerpts, CC BY 4.0; "
+    "speechocean762), voices8k-extra (Arabic Speech Commands CC BY 4.0, Picovoice "
+    "wake-word benchmark Apache-2.0, Asterisk core sounds ru/it CC BY 3.0, LJSpeech "
+    "public domain) and noise8k train (ESC-50 CC0/CC BY clips, credited in "
+    "speech8k-2voices-noise8k-train.csv; Speech Commands background noise CC BY 4.0). "
+    "These weights are shared under CC BY 4.0 with the attributions in "
+    "sksep/pretrained/data/README.md.")
+
+
 def export(args):
     import torch
 
@@ -632,8 +642,26 @@ def export(args):
     shutil.copyfile(best, dest)
     registry_path = OUT / "models.json"
     registry = json.loads(registry_path.read_text())
-    entry = registry.setdefault(args.name, {})
     prog = state["metadata"]["progress"]
+    if args.name not in registry:
+        # a new model: its card starts from the model it was trained from
+        init = registry.get(Path(str(prog.get("init"))).stem, {})
+        from sksep.pretrained import load
+
+        est = load(dest)
+        registry[args.name] = {
+            **{k: init[k] for k in ("estimator", "sample_rate", "parameters",
+                                    "segment_seconds") if k in init},
+            "file": dest.name,
+            "n_sources": len(getattr(est, "classes_", [])) or int(est.n_sources_),
+            "description": args.description or init.get("description", ""),
+            "license": NOISE_LICENSE if prog.get("task") == "speech-noise"
+            else init.get("license", ""),
+            "metrics": {},
+        }
+        if hasattr(est, "classes_"):
+            registry[args.name]["classes"] = [str(c) for c in est.classes_]
+    entry = registry[args.name]
     entry["training"] = {
         "script": "benchmarks/train_voices.py",
         "task": prog.get("task", "voices"),
@@ -700,6 +728,8 @@ def main(argv=None):
     p.add_argument("--no-bf16", dest="bf16", action="store_false")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--export", action="store_true")
+    p.add_argument("--description", default=None,
+                   help="--export of a new model: its one-line description")
     args = p.parse_args(argv)
     if args.export:
         export(args)
