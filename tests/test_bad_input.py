@@ -20,6 +20,7 @@ from sksep import (
     STFTTransformer,
 )
 from sksep import batch, cli, datasets, io as sio, metrics, nn, plotting, pretrained
+from sksep import onnx as sksep_onnx
 from sksep.spectral import ideal_mask_separation
 from sksep.streaming import BlockStreamer
 
@@ -355,6 +356,11 @@ CASES = [
     ("blockstreamer-nan-block", lambda w, f: BlockStreamer(
         lambda z: z, n_fft=32, hop_length=8, window=np.hanning(32)).process(
         with_nan(CLIPS[0])), V, "block contains NaN"),
+    # -- ONNX export
+    ("export_onnx-non-causal", lambda w, f: sksep_onnx.export_onnx(
+        "speech8k-2voices", w / "x.onnx"), V, "cannot stream"),
+    ("onnxstreamer-missing", lambda w, f: sksep_onnx.OnnxStreamer(w / "nothing.onnx"),
+     FileNotFoundError, "No ONNX model file"),
     # -- torch layer
     ("masknet-kind", lambda w, f: nn.MaskNet(129, 2, kind="gru"), V,
      "kind must be 'blstm', 'lstm', 'tcn' or 'causal-tcn'"),
@@ -414,8 +420,8 @@ ROWS = {
     "plot_mask": "plot_mask-", "plot_separation": "plot_separation-",
     "expand_inputs": "expand_inputs-", "separate_files": "separate_files-",
     "write_results_csv": "write_results_csv-", "BlockStreamer": "blockstreamer-",
-    # sksep.nn
-    "MaskNet": "masknet-",
+    # sksep.nn, sksep.onnx
+    "MaskNet": "masknet-", "export_onnx": "export_onnx-", "OnnxStreamer": "onnxstreamer-",
 }
 # Public names with no bad input to test, and why.
 EXEMPT = {

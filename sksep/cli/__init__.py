@@ -1,4 +1,4 @@
-"""The ``sksep`` command: demo, separate, stream, train, evaluate, models.
+"""The ``sksep`` command: demo, separate, stream, train, evaluate, models, export.
 
 One module per subcommand; what they share (output checks, writes, error
 messages in the command line's terms) is in ``_common``.

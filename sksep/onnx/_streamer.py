@@ -6,6 +6,8 @@ a project that has only ``numpy`` and ``onnxruntime`` to run a file written
 by :func:`sksep.onnx.export_onnx` (``sksep export``).
 """
 
+import os
+
 import numpy as np
 
 __all__ = ["OnnxStreamer"]
@@ -72,6 +74,10 @@ class OnnxStreamer:
         if isinstance(model, ort.InferenceSession):
             session = model
         else:
+            if not os.path.isfile(str(model)):
+                raise FileNotFoundError(
+                    f"No ONNX model file at {str(model)!r}: write one with "
+                    "sksep.onnx.export_onnx or 'sksep export MODEL OUT.onnx'.")
             options = ort.SessionOptions()
             options.intra_op_num_threads = int(n_threads)
             options.inter_op_num_threads = 1
