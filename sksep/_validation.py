@@ -1,6 +1,50 @@
-"""Input checks shared by sksep's estimators."""
+"""Input checks shared by sksep's estimators and functions.
+
+Audio is checked in one place: :func:`check_audio` for the public functions
+(dtype, shape, layout, finiteness) and :func:`validate_audio` for the
+estimators (the same refusals around scikit-learn's ``validate_data``).
+Parameters of public functions are checked by scikit-learn's
+``validate_params`` decorator from declared constraints; :class:`SampleRate`
+is the constraint of a sample rate.
+"""
+
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import validate_data
+
+
+class AudioTypeError(TypeError, ValueError):
+    """Audio that is not real numbers (boolean, complex, text, objects).
+
+    Both a TypeError and a ValueError, like scikit-learn's
+    ``InvalidParameterError``: sksep's functions raised one or the other.
+    """
+
+
+class SampleRate(Interval):
+    """A ``validate_params`` constraint: a positive sample rate in Hz.
+
+    ``integer=True`` (the default) takes whole numbers only (``8000`` or
+    ``8000.0``), as files and resamplers need; ``integer=False`` any
+    positive finite number (a plot's time axis). Booleans are refused.
+    """
+
+    def __init__(self, integer=True):
+        super().__init__(Real, 0, None, closed="neither")
+        self.integer = integer
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (bool, np.bool_)) or not isinstance(val, Real):
+            return False
+        if not (np.isfinite(val) and val > 0):
+            return False
+        return not self.integer or isinstance(val, Integral) or float(val).is_integer()
+
+    def __str__(self):
+        return ("a positive integer sample rate in Hz" if self.integer
+                else "a positive sample rate in Hz")
 
 
 def check_finite(X, name="X"):
@@ -20,15 +64,84 @@ def check_finite(X, name="X"):
         raise ValueError(f"Input {name} contains infinity.")
 
 
+def _check_dtype(dtype, name):
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        raise AudioTypeError(
+            f"Input {name} has boolean dtype; sksep expects audio samples as "
+            "real numbers (floats, or integer PCM)."
+        )
+    if kind not in "fiu":
+        raise AudioTypeError(
+            f"{name} must be real numbers (floats, or integer PCM), got dtype "
+            f"{np.dtype(dtype)}."
+        )
+
+
+def _check_layout(x, name, shapes, time_axis):
+    """A 2-D ``x`` with time on ``time_axis`` must be longer in time than it
+    is wide: otherwise it is almost surely transposed."""
+    n_times, n_other = x.shape[time_axis], x.shape[1 - time_axis]
+    if n_times < n_other:
+        raise ValueError(
+            f"{name} has shape {x.shape}: {n_times} sample(s) in time but "
+            f"{n_other} signals. Is it transposed? Pass {shapes}."
+        )
+
+
+def check_audio(x, name="x", *, ndims=(1, 2), shapes=None, time_axis=None,
+                allow_empty=False, finite=True):
+    """``np.asarray(x)``, checked to be audio that sksep's functions accept.
+
+    The one audio check of the public functions, in this order:
+
+    1. dtype: real numbers, floats or integer PCM; boolean, complex, text
+       and object arrays raise :class:`AudioTypeError`;
+    2. shape: ``ndims`` dimensions (None: at least one) and, unless
+       ``allow_empty``, at least one sample; ``shapes`` names the accepted
+       shapes in the message (``"(n_samples,) or (n_samples, n_channels)
+       array"``);
+    3. layout: with ``time_axis`` (0: time on rows, as in a recording
+       ``(n_samples, n_channels)``; 1: on columns, as in sources
+       ``(n_sources, n_times)``), a 2-D array with fewer samples than
+       signals is refused with a hint that it looks transposed;
+    4. with ``finite``, NaN and infinity (named apart) raise a ValueError.
+
+    Integers are returned as they are (no PCM scaling: see
+    :func:`pcm_to_float`).
+    """
+    x = np.asarray(x)
+    _check_dtype(x.dtype, name)
+    if shapes is None:
+        shapes = ("array" if ndims is None
+                  else f"{'-D or '.join(map(str, ndims))}-D array")
+    if (x.ndim < 1 if ndims is None else x.ndim not in ndims) or (
+            x.size == 0 and not allow_empty):
+        raise ValueError(f"{name} must be a non-empty {shapes}, got shape {x.shape}.")
+    if time_axis is not None and x.ndim == 2:
+        _check_layout(x, name, shapes, time_axis)
+    if finite and x.dtype.kind == "f":
+        check_finite(x, name)
+    return x
+
+
 def check_signal(x, name, shapes, ndims=(1, 2)):
     """``np.asarray(x)``, checked to be a non-empty real array of ``ndims``
-    dimensions; ``shapes`` describes the accepted shapes in the message."""
-    x = np.asarray(x)
-    if x.dtype == object or x.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must be real numbers, got dtype {x.dtype}.")
-    if x.ndim not in ndims or x.size == 0:
-        raise ValueError(f"{name} must be a non-empty {shapes}, got shape {x.shape}.")
-    return x
+    dimensions; ``shapes`` describes the accepted shapes in the message.
+    :func:`check_audio` without its finiteness check."""
+    return check_audio(x, name, ndims=ndims, shapes=shapes, finite=False)
+
+
+def validate_audio(estimator, X, *, reset=True, **kwargs):
+    """An estimator's audio input, checked once: booleans refused in sksep's
+    words, ``validate_data(estimator, X, ...)`` (float64 or float32;
+    ``n_features_in_`` set or compared, as ``reset`` says; ``kwargs`` passed
+    on) and NaN and infinity named apart by :func:`check_finite`."""
+    reject_bool(X)
+    kwargs.setdefault("dtype", [np.float64, np.float32])
+    X = validate_data(estimator, X, reset=reset, ensure_all_finite=False, **kwargs)
+    check_finite(X)
+    return X
 
 
 def reject_bool(X, name="X"):
@@ -40,10 +153,7 @@ def reject_bool(X, name="X"):
     if dtype is None and isinstance(X, (list, tuple)):
         dtype = np.asarray(X).dtype
     if dtype is not None and np.dtype(dtype).kind == "b":
-        raise ValueError(
-            f"Input {name} has boolean dtype; sksep expects audio samples as "
-            "real numbers (floats, or integer PCM)."
-        )
+        _check_dtype(dtype, name)
 
 
 def pcm_to_float(x, dtype=np.float32):

@@ -6,19 +6,25 @@ Files are read and written with `soundfile <https://python-soundfile.readthedocs
 is asked for.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._files import atomic_write
-from ._validation import check_signal
+from ._validation import SampleRate, check_audio
 
 __all__ = ["read_audio", "write_audio"]
 
-_FLOAT_DTYPES = ("float32", "float64")
+_PATH = [str, os.PathLike]
 
 
+@validate_params(
+    {"path": _PATH, "sr": [SampleRate(), None], "mono": ["boolean"],
+     "dtype": [StrOptions({"float32", "float64"})]},
+    prefer_skip_nested_validation=True)
 def read_audio(path, *, sr=None, mono=False, dtype="float32"):
     """Read an audio file as ``(n_samples, n_channels)`` floats in [-1, 1].
 
@@ -67,8 +73,6 @@ def read_audio(path, *, sr=None, mono=False, dtype="float32"):
     ((8000, 1), 8000)
     """
     path = Path(path)
-    if dtype not in _FLOAT_DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
     if not path.exists():
         raise FileNotFoundError(f"No such audio file: '{path}'.")
     if path.is_dir():
@@ -87,8 +91,6 @@ def read_audio(path, *, sr=None, mono=False, dtype="float32"):
     if mono and data.shape[1] > 1:
         data = data.mean(axis=1, keepdims=True)
     if sr is not None and sr != file_sr:
-        if not (isinstance(sr, (int, np.integer)) and sr > 0):
-            raise ValueError(f"sr must be a positive integer, got {sr!r}.")
         import librosa
 
         data = librosa.resample(
@@ -132,6 +134,10 @@ def _check_wav_complete(path):
             pos += 8 + chunk_size + (chunk_size & 1)
 
 
+@validate_params(
+    {"path": _PATH, "data": ["array-like"], "sr": [SampleRate()],
+     "overwrite": ["boolean"], "subtype": [str, None]},
+    prefer_skip_nested_validation=True)
 def write_audio(path, data, sr, *, overwrite=False, subtype=None):
     """Write audio atomically, never overwriting a file unless asked.
 
@@ -180,12 +186,9 @@ def write_audio(path, data, sr, *, overwrite=False, subtype=None):
     FileExistsError: '...noise.flac' already exists; pass overwrite=True to replace it.
     """
     path = Path(path)
-    data = check_signal(data, "Audio data",
-                        "(n_samples,) or (n_samples, n_channels) array")
-    if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
-        raise ValueError("Audio data contains NaN or infinity.")
-    if not (isinstance(sr, (int, np.integer)) and sr > 0):
-        raise ValueError(f"sr must be a positive integer, got {sr!r}.")
+    data = check_audio(data, "Audio data",
+                       shapes="(n_samples,) or (n_samples, n_channels) array",
+                       time_axis=0)
     if path.is_dir():
         raise IsADirectoryError(f"'{path}' is a directory, not a file name.")
     if path.exists() and not overwrite:

@@ -7,16 +7,12 @@ draws on the axes it is given, or on new ones, and returns what it drew (the
 so titles, limits and styles can be changed afterwards.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
 
-from ._validation import check_signal
-
-
-def _check_audio(x, name, shapes, ndims):
-    x = check_signal(x, name, shapes, ndims=ndims)
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinity.")
-    return x
+from ._validation import SampleRate, check_audio
 
 __all__ = ["plot_mask", "plot_separation", "plot_spectrogram", "plot_waveform"]
 
@@ -37,10 +33,11 @@ def _axes(ax):
     return _pyplot().subplots(figsize=(6, 2.5), layout="constrained")[1]
 
 
-def _check_sr(sr):
-    if not (isinstance(sr, (int, float, np.integer, np.floating)) and sr > 0):
-        raise ValueError(f"sr must be a positive sample rate in Hz, got {sr!r}.")
-    return float(sr)
+# the constraints the plotting functions share
+_RATE = {"sr": [SampleRate(integer=False)]}
+_STFT = {"n_fft": [Interval(Integral, 2, None, closed="left")],
+         "hop_length": [Interval(Integral, 1, None, closed="left")]}
+_WAVEFORM = "waveform (n_times,)"
 
 
 def _time_frequency_image(ax, values, hop_length, sr, cmap, limits, label, title):
@@ -61,6 +58,7 @@ def _time_frequency_image(ax, values, hop_length, sr, cmap, limits, label, title
     return ax
 
 
+@validate_params({"x": ["array-like"], **_RATE}, prefer_skip_nested_validation=True)
 def plot_waveform(x, sr, *, ax=None, label=None, color=None, title=None):
     """Plot a waveform against time in seconds.
 
@@ -92,8 +90,8 @@ def plot_waveform(x, sr, *, ax=None, label=None, color=None, title=None):
     >>> ax.get_title()
     'tone'
     """
-    x = _check_audio(x, "x", "waveform (n_times,)", ndims=(1,))
-    sr = _check_sr(sr)
+    x = check_audio(x, "x", ndims=(1,), shapes=_WAVEFORM)
+    sr = float(sr)
     ax = _axes(ax)
     ax.plot(np.arange(x.size) / sr, x, lw=0.6, label=label, color=color)
     ax.set_xlim(0, max(x.size - 1, 1) / sr)
@@ -106,6 +104,11 @@ def plot_waveform(x, sr, *, ax=None, label=None, color=None, title=None):
     return ax
 
 
+@validate_params(
+    {"x": ["array-like"], **_RATE, "n_fft": _STFT["n_fft"],
+     "hop_length": [*_STFT["hop_length"], None],
+     "top_db": [Interval(Real, 0, None, closed="neither")]},
+    prefer_skip_nested_validation=True)
 def plot_spectrogram(x, sr, *, n_fft=256, hop_length=None, top_db=80.0, ax=None,
                      title=None, cmap="magma"):
     """Plot a log-power spectrogram (dB relative to its peak).
@@ -143,8 +146,8 @@ def plot_spectrogram(x, sr, *, n_fft=256, hop_length=None, top_db=80.0, ax=None,
     >>> ax.images[0].get_array().shape
     (129, 126)
     """
-    x = _check_audio(x, "x", "waveform (n_times,)", ndims=(1,))
-    sr = _check_sr(sr)
+    x = check_audio(x, "x", ndims=(1,), shapes=_WAVEFORM)
+    sr = float(sr)
     from .spectral import STFTTransformer
 
     stft = STFTTransformer(n_fft=n_fft, hop_length=hop_length, output="magnitude")
@@ -159,6 +162,10 @@ def plot_spectrogram(x, sr, *, n_fft=256, hop_length=None, top_db=80.0, ax=None,
     return ax
 
 
+@validate_params(
+    {"mask": ["array-like"], **_RATE,
+     "hop_length": [Interval(Real, 0, None, closed="neither")]},
+    prefer_skip_nested_validation=True)
 def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
     """Plot a time-frequency mask (values in [0, 1]).
 
@@ -191,16 +198,22 @@ def plot_mask(mask, sr, hop_length, *, ax=None, title=None, cmap="viridis"):
     >>> ax.get_ylabel()
     'frequency (Hz)'
     """
-    mask = np.asarray(mask, dtype=np.float64)
+    mask = np.asarray(mask, dtype=np.float64)   # a boolean mask is 0 and 1
     if mask.ndim != 2 or mask.size == 0:
         raise ValueError(
             f"mask must be a non-empty (n_freqs, n_frames) array, got shape {mask.shape}."
         )
-    sr = _check_sr(sr)
+    sr = float(sr)
     ax = _axes(ax)
     return _time_frequency_image(ax, mask, hop_length, sr, cmap, (0, 1), "mask", title)
 
 
+@validate_params(
+    {"mixture": ["array-like"], "estimates": ["array-like"], **_RATE,
+     "references": ["array-like", None], "masks": ["array-like", None], **_STFT,
+     "labels": [list, tuple, None], "scores": ["array-like", None],
+     "reference_spectrograms": ["boolean"], "reference_titles": [list, tuple, None]},
+    prefer_skip_nested_validation=True)
 def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
                     hop_length=64, n_fft=256, labels=None, scores=None, title=None,
                     fig=None, reference_spectrograms=False, reference_titles=None):
@@ -266,13 +279,14 @@ def plot_separation(mixture, estimates, sr, *, references=None, masks=None,
     ['estimate: source 1', 'estimate: source 2']
     """
     plt = _pyplot()
-    mixture = np.asarray(mixture)
+    sr = float(sr)
+    mixture = check_audio(mixture, "mixture", shapes="waveform (n_times,) or "
+                          "(n_channels, n_times)", time_axis=1)
     mix_name = ("mixture" if mixture.ndim == 1
                 else f"mixture, microphone 1 of {mixture.shape[0]}")
-    mixture = _check_audio(mixture if mixture.ndim == 1 else mixture[0], "mixture",
-                           "waveform (n_times,) or (n_channels, n_times)", ndims=(1,))
-    estimates = _check_audio(estimates, "estimates", "(n_sources, n_times)",
-                             ndims=(2,))
+    mixture = mixture if mixture.ndim == 1 else mixture[0]
+    estimates = check_audio(estimates, "estimates", ndims=(2,),
+                            shapes="(n_sources, n_times) array", time_axis=1)
     n_src = estimates.shape[0]
     for name, value, shape in (("references", references, estimates.shape),
                                ("scores", scores, (n_src,))):

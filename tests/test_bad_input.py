@@ -191,6 +191,10 @@ CASES = [
      "infinity"),
     ("bss_eval-filter-too-long", lambda w, f: metrics.bss_eval(CLIPS[:2], CLIPS[:2]),
      V, "longer than the signals"),
+    ("bss_eval-filter-length-zero", lambda w, f: metrics.bss_eval(
+        CLIPS[:2], CLIPS[:2], filter_length=0), V,
+     r"'filter_length' parameter of bss_eval must be an int in the range \[1, inf\)"),
+    ("si_sdr-bool", lambda w, f: metrics.si_sdr(CLIPS[0] > 0, CLIPS[0]), T, BOOL),
     ("amari-nan", lambda w, f: metrics.amari_distance(with_nan(np.eye(3)), np.eye(3)),
      V, "non-finite"),
     ("solve_permutation-1d", lambda w, f: metrics.solve_permutation([1.0, 2.0]), V,
@@ -201,6 +205,8 @@ CASES = [
     ("mixture-more-sources-than-channels",
      lambda w, f: datasets.make_instantaneous_mixture(X2, n_channels=1), V,
      "n_channels=1 < n_sources=2"),
+    ("mixture-transposed", lambda w, f: datasets.make_instantaneous_mixture(X2.T), V,
+     r"sources has shape \(2, 600\): 2 sample\(s\) .* Is it transposed"),
     ("mixing-matrix-shape", lambda w, f: datasets.make_instantaneous_mixture(
         X2, mixing=np.eye(3)), V, "3 columns but there are 2 sources"),
     ("clip-mixtures-more-sources", lambda w, f: datasets.make_clip_mixtures(
@@ -208,7 +214,7 @@ CASES = [
     ("clip-mixtures-labels", lambda w, f: datasets.make_clip_mixtures(
         list(CLIPS), n_times=100, labels=LABELS[:3]), V, "one label per utterance"),
     ("fix_length-zero", lambda w, f: datasets.fix_length(list(CLIPS), 0), V,
-     "positive integer"),
+     r"'n_times' parameter of fix_length must be an int in the range \[1, inf\)"),
     ("fix_length-nan", lambda w, f: datasets.fix_length([with_nan(CLIPS[0])], 9), V,
      "NaN"),
     ("load_fsdd-missing-folder", lambda w, f: datasets.load_fsdd(w / "nowhere"),
@@ -219,9 +225,11 @@ CASES = [
     ("load_demo-unknown-speaker", lambda w, f: datasets.load_demo(speakers=["bob"]), V,
      r"Unknown FSDD speaker\(s\) \['bob'\]"),
     ("load_speech_demo-dtype", lambda w, f: datasets.load_speech_demo(dtype="int8"), V,
-     "dtype must be 'float32' or 'float64'"),
+     "'dtype' parameter of load_speech_demo must be a str among"),
     ("random_mixing_matrix-condition", lambda w, f: datasets.random_mixing_matrix(
-        2, 2, max_condition=0.5), V, "max_condition must be >= 1"),
+        2, 2, max_condition=0.5), V,
+     r"'max_condition' parameter of random_mixing_matrix must be a float in the "
+     r"range \[1.0, inf\)"),
     ("ideal-mask-shape", lambda w, f: ideal_mask_separation(CLIPS[:2]), V,
      r"\(n_clips, n_sources, n_times\)"),
     # -- audio I/O
@@ -243,6 +251,14 @@ CASES = [
      V, "NaN"),
     ("write-unsupported-format", lambda w, f: sio.write_audio(w / "new.xyz", CLIPS[0],
                                                               SR), V, "xyz"),
+    ("write-transposed", lambda w, f: sio.write_audio(w / "new.wav", X2.T, SR), V,
+     "Is it transposed"),
+    ("write-bool", lambda w, f: sio.write_audio(w / "new.wav", CLIPS[0] > 0, SR), V,
+     BOOL),
+    ("write-rate", lambda w, f: sio.write_audio(w / "new.wav", CLIPS[0], 0), V,
+     "'sr' parameter of write_audio must be a positive integer sample rate"),
+    ("read-dtype", lambda w, f: sio.read_audio(w / "mono.wav", dtype="int16"), V,
+     "'dtype' parameter of read_audio must be a str among"),
     ("write-3d", lambda w, f: sio.write_audio(w / "new.wav", CLIPS[None], SR), V,
      "non-empty"),
     # -- pretrained models
@@ -260,13 +276,15 @@ CASES = [
     ("plot-waveform-nan", lambda w, f: plotting.plot_waveform(with_nan(CLIPS[0]), SR),
      V, "NaN"),
     ("plot-bad-rate", lambda w, f: plotting.plot_waveform(CLIPS[0], -1), V,
-     "positive sample rate"),
+     "'sr' parameter of plot_waveform must be a positive sample rate in Hz"),
     ("plot_spectrogram-2d", lambda w, f: plotting.plot_spectrogram(CLIPS[:2], SR), V,
      r"non-empty waveform \(n_times,\)"),
     ("plot_mask-3d", lambda w, f: plotting.plot_mask(np.ones((2, 2, 2)), SR, 64), V,
      r"non-empty \(n_freqs, n_frames\)"),
     ("plot_separation-nan", lambda w, f: plotting.plot_separation(
         with_nan(CLIPS[0]), CLIPS[:2], SR), V, "mixture contains NaN"),
+    ("plot_separation-transposed", lambda w, f: plotting.plot_separation(
+        CLIPS[0], CLIPS[:2].T, SR), V, "estimates has shape .* Is it transposed"),
     # -- sksep.batch
     ("expand_inputs-not-a-path", lambda w, f: batch.expand_inputs([w / "mono.wav", 3]),
      T, "got int 3"),
@@ -341,6 +359,8 @@ CASES = [
         [[with_nan(np.ones(100))], [np.ones(100)]], n_times=1000), V, "NaN"),
     ("room-1d-sources", lambda w, f: datasets.make_room_mixture(np.ones(100), SR), V,
      "sources must be"),
+    ("room-transposed", lambda w, f: datasets.make_room_mixture(X2.T, SR), V,
+     "Is it transposed"),
     ("room-negative-rt60", lambda w, f: datasets.make_room_mixture(
         np.ones((100, 2)), SR, rt60=-1), V, "rt60"),
     ("image_scores-shape", lambda w, f: metrics.image_scores(
@@ -375,13 +395,16 @@ CASES = [
         CLIPS[0], np.zeros(100), 0), V, "noise is silent"),
     ("stoi-length", lambda w, f: metrics.stoi(CLIPS[0], CLIPS[1, :10], SR), V,
      "differ in length"),
-    ("stoi-rate", lambda w, f: metrics.stoi(CLIPS[0], CLIPS[0], 0), V, "sample rate"),
+    ("stoi-rate", lambda w, f: metrics.stoi(CLIPS[0], CLIPS[0], 0), V,
+     "'sr' parameter of stoi must be a positive integer sample rate"),
     ("pesq-rate", lambda w, f: metrics.pesq(CLIPS[0], CLIPS[0], 44100), V,
      "16000 Hz"),
+    ("pesq-mode", lambda w, f: metrics.pesq(CLIPS[0], CLIPS[0], SR, mode="swb"), V,
+     "'mode' parameter of pesq must be a str among"),
     ("pesq-wide-band-at-8k", lambda w, f: metrics.pesq(CLIPS[0], CLIPS[0], SR,
                                                        mode="wb"), V, "needs sr=16000"),
     ("make_stoi_scorer-rate", lambda w, f: metrics.make_stoi_scorer(-1), V,
-     "positive integer"),
+     "'sr' parameter of make_stoi_scorer must be a positive integer sample rate"),
 ]
 
 

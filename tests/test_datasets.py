@@ -79,7 +79,7 @@ def test_clip_mixture_errors():
         make_clip_mixtures([np.ones(10), np.array([np.nan])], n_times=10)
     with pytest.raises(ValueError, match="n_sources=3 but only 2"):
         make_clip_mixtures(utts, n_times=100, n_sources=3)
-    with pytest.raises(ValueError, match="n_times must be a positive integer"):
+    with pytest.raises(ValueError, match="'n_times' parameter of make_clip_mixtures must be an int"):
         make_clip_mixtures(utts, n_times=0)
 
 

@@ -93,7 +93,7 @@ def test_failed_write_leaves_no_partial_or_temporary_file(tmp_path, stereo):
 def test_write_errors(tmp_path, stereo):
     with pytest.raises(ValueError, match="Unsupported audio format '.xyz'"):
         write_audio(tmp_path / "x.xyz", stereo, 8000)
-    with pytest.raises(ValueError, match="sr must be a positive integer"):
+    with pytest.raises(ValueError, match="'sr' parameter of write_audio must be a positive integer"):
         write_audio(tmp_path / "x.wav", stereo, 0)
     with pytest.raises(IsADirectoryError):
         write_audio(tmp_path, stereo, 8000)
@@ -114,7 +114,7 @@ def test_read_errors_name_the_file(tmp_path, stereo):
     truncated.write_bytes(good.read_bytes()[:30])  # header cut short
     with pytest.raises(ValueError, match="truncated.wav"):
         read_audio(truncated)
-    with pytest.raises(ValueError, match="dtype must be"):
+    with pytest.raises(ValueError, match="'dtype' parameter of read_audio must be a str among"):
         read_audio(good, dtype="int16")
     empty = tmp_path / "empty.wav"
     sf.write(empty, np.zeros((0, 1)), 8000)

@@ -82,7 +82,7 @@ def test_loader_rejects_unknown_category_split_and_speechlike(noise8k_home):
         load_noise8k(noise8k_home, category=["dog", "dgo"])
     with pytest.raises(ValueError, match="Unknown split"):
         load_noise8k(noise8k_home, split="dev")
-    with pytest.raises(ValueError, match="speechlike must be True, False or None"):
+    with pytest.raises(ValueError, match="'speechlike' parameter of load_noise8k must be an instance of 'bool'"):
         load_noise8k(noise8k_home, speechlike="yes")
 
 

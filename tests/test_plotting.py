@@ -58,7 +58,7 @@ def test_plots_draw_on_given_axes(signals):
 
 
 def test_plot_errors_name_the_problem(signals):
-    with pytest.raises(ValueError, match="sr must be a positive"):
+    with pytest.raises(ValueError, match="'sr' parameter of plot_waveform must be a positive sample rate"):
         plot_waveform(signals[0], 0)
     with pytest.raises(ValueError, match="x must be"):
         plot_spectrogram(signals, SR)

@@ -1,10 +1,13 @@
 """Loader of a local copy of the Free Spoken Digit Dataset (never downloads)."""
 
+import os
 import re
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..io import read_audio
 from ._local import local_folder
@@ -18,6 +21,11 @@ _HOW_TO_GET = (
     "and pass their folder as data_home or set the SKSEP_DATA environment "
     "variable to it."
 )
+
+
+# what every loader takes: a folder and the dtype of its waveforms
+_FOLDER = [str, os.PathLike, None]
+_DTYPE = [StrOptions({"float32", "float64"})]
 
 
 def _fsdd_folder(data_home):
@@ -36,6 +44,8 @@ def _as_filter(values):
     return set(values)
 
 
+@validate_params({"data_home": _FOLDER, "dtype": _DTYPE},
+                 prefer_skip_nested_validation=True)
 def load_fsdd(data_home=None, *, speakers=None, digits=None, indices=None,
               dtype="float32"):
     """Load recordings of the Free Spoken Digit Dataset from a local folder.
@@ -91,6 +101,7 @@ def load_fsdd(data_home=None, *, speakers=None, digits=None, indices=None,
     return _load_folder(_fsdd_folder(data_home), speakers, digits, indices, dtype)
 
 
+@validate_params({"dtype": _DTYPE}, prefer_skip_nested_validation=True)
 def load_demo(*, speakers=None, digits=None, indices=None, dtype="float32"):
     """Load the FSDD recordings shipped with sksep (no data folder needed).
 
@@ -167,6 +178,10 @@ def _load_folder(folder, speakers, digits, indices, dtype):
     )
 
 
+@validate_params(
+    {"data_home": _FOLDER,
+     "n_samples": [Interval(Integral, 1, None, closed="left")], "dtype": _DTYPE},
+    prefer_skip_nested_validation=True)
 def load_fsdd_sources(data_home=None, *, speakers, n_samples, indices=None,
                       dtype="float32"):
     """One long source per speaker: their FSDD recordings end to end.
@@ -207,8 +222,6 @@ def load_fsdd_sources(data_home=None, *, speakers, n_samples, indices=None,
     """
     if isinstance(speakers, str):
         speakers = [speakers]
-    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
     columns = []
     for speaker in speakers:
         data = load_fsdd(data_home, speakers=speaker, indices=indices, dtype=dtype)

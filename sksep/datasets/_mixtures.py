@@ -1,12 +1,21 @@
 """Synthetic mixtures of real sources."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array
+from sklearn.utils._param_validation import Interval, validate_params
 
-from .._validation import check_signal
+from .._validation import check_audio
+
+_POSITIVE = Interval(Integral, 1, None, closed="left")
 
 
+@validate_params(
+    {"n_channels": [_POSITIVE], "n_sources": [_POSITIVE],
+     "max_condition": [Interval(Real, 1, None, closed="left")],
+     "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True)
 def random_mixing_matrix(n_channels, n_sources, *, max_condition=10.0,
                          random_state=None):
     """Draw a Gaussian mixing matrix whose condition number is bounded.
@@ -43,8 +52,6 @@ def random_mixing_matrix(n_channels, n_sources, *, max_condition=10.0,
             f"n_channels={n_channels} < n_sources={n_sources}: an "
             "instantaneous mixture needs at least as many channels as sources."
         )
-    if max_condition < 1:
-        raise ValueError(f"max_condition must be >= 1, got {max_condition}.")
     rng = check_random_state(random_state)
     for _ in range(10_000):
         A = rng.standard_normal((n_channels, n_sources))
@@ -56,6 +63,10 @@ def random_mixing_matrix(n_channels, n_sources, *, max_condition=10.0,
     )
 
 
+@validate_params(
+    {"sources": ["array-like"], "n_channels": [_POSITIVE, None],
+     "mixing": ["array-like", None], "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True)
 def make_instantaneous_mixture(sources, *, n_channels=None, mixing=None,
                                random_state=None):
     """Mix sources instantaneously into a multi-microphone recording.
@@ -96,7 +107,10 @@ def make_instantaneous_mixture(sources, *, n_channels=None, mixing=None,
     >>> bool(np.allclose(X, S @ A.T))
     True
     """
-    S = check_array(sources, dtype=[np.float64, np.float32], input_name="sources")
+    S = check_audio(sources, "sources", ndims=(2,),
+                    shapes="array (n_samples, n_sources)", time_axis=0)
+    if S.dtype not in (np.float32, np.float64):
+        S = S.astype(np.float64)
     n_sources = S.shape[1]
     if mixing is None:
         A = random_mixing_matrix(
@@ -104,7 +118,8 @@ def make_instantaneous_mixture(sources, *, n_channels=None, mixing=None,
             random_state=random_state,
         )
     else:
-        A = check_array(mixing, dtype=np.float64, input_name="mixing")
+        A = check_audio(mixing, "mixing", ndims=(2,),
+                        shapes="matrix (n_channels, n_sources)").astype(np.float64)
         if A.shape[1] != n_sources:
             raise ValueError(
                 f"mixing has {A.shape[1]} columns but there are {n_sources} "
@@ -116,15 +131,14 @@ def make_instantaneous_mixture(sources, *, n_channels=None, mixing=None,
 def _as_utterances(utterances):
     if isinstance(utterances, np.ndarray) and utterances.ndim == 2:
         utterances = list(utterances)
-    out = []
-    for i, u in enumerate(utterances):
-        u = check_signal(u, f"utterances[{i}]", "1-D waveform", ndims=(1,))
-        if not np.all(np.isfinite(u)):
-            raise ValueError(f"utterances[{i}] contains NaN or infinity.")
-        out.append(u)
-    return out
+    return [check_audio(u, f"utterances[{i}]", ndims=(1,), shapes="1-D waveform")
+            for i, u in enumerate(utterances)]
 
 
+@validate_params(
+    {"n_sources": [_POSITIVE], "n_times": [_POSITIVE], "labels": ["array-like", None],
+     "n_mixtures": [_POSITIVE, None], "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True)
 def make_clip_mixtures(utterances, *, n_sources=2, n_times, labels=None,
                        n_mixtures=None, snr_db=0.0, random_state=None,
                        dtype="float32"):
@@ -183,10 +197,6 @@ def make_clip_mixtures(utterances, *, n_sources=2, n_times, labels=None,
     True
     """
     utts = _as_utterances(utterances)
-    if not isinstance(n_times, (int, np.integer)) or n_times < 1:
-        raise ValueError(f"n_times must be a positive integer, got {n_times!r}.")
-    if not isinstance(n_sources, (int, np.integer)) or n_sources < 1:
-        raise ValueError(f"n_sources must be a positive integer, got {n_sources!r}.")
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (len(utts),):
@@ -240,6 +250,7 @@ def _set_levels(sources, snrs_db):
     return out
 
 
+@validate_params({"n_times": [_POSITIVE]}, prefer_skip_nested_validation=True)
 def fix_length(waveforms, n_times, *, dtype="float32"):
     """Stack waveforms into equal-length clips, zero-padding or cropping the
     end of each.
@@ -269,14 +280,14 @@ def fix_length(waveforms, n_times, *, dtype="float32"):
            [1., 1., 1., 1.]], dtype=float32)
     """
     waves = _as_utterances(waveforms)
-    if not isinstance(n_times, (int, np.integer)) or n_times < 1:
-        raise ValueError(f"n_times must be a positive integer, got {n_times!r}.")
     clips = np.zeros((len(waves), n_times), dtype=dtype)
     for i, w in enumerate(waves):
         clips[i, :min(len(w), n_times)] = w[:n_times]
     return clips
 
 
+@validate_params({"n_times": [_POSITIVE], "random_state": ["random_state"]},
+                 prefer_skip_nested_validation=True)
 def make_conversation(utterances, *, n_times, pauses=(2400, 20000), snr_db=0.0,
                       random_state=None, dtype="float32"):
     """Build a long single-channel conversation from speakers' utterances.
@@ -341,8 +352,6 @@ def make_conversation(utterances, *, n_times, pauses=(2400, 20000), snr_db=0.0,
         if not waves:
             raise ValueError(f"utterances[{k}] holds no recording.")
         speakers.append(waves)
-    if not isinstance(n_times, (int, np.integer)) or n_times < 1:
-        raise ValueError(f"n_times must be a positive integer, got {n_times!r}.")
     low, high = (int(pauses[0]), int(pauses[1]))
     if not 0 <= low <= high:
         raise ValueError(f"pauses must be a (low, high) range of samples, got {pauses!r}.")

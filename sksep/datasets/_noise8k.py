@@ -5,8 +5,10 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import validate_params
 
-from .._validation import check_signal, pcm_to_float
+from .._validation import check_audio, pcm_to_float
+from ._fsdd import _DTYPE, _FOLDER
 from ._local import as_set, indexed_folder, load_indexed, read_index
 
 _NOISE8K_SPLITS = ("train", "valid", "test")
@@ -19,6 +21,8 @@ _HOW_TO_GET = (
 )
 
 
+@validate_params({"data_home": _FOLDER, "speechlike": ["boolean", None],
+                  "dtype": _DTYPE}, prefer_skip_nested_validation=True)
 def load_noise8k(data_home=None, *, split=None, category=None, speechlike=None,
                  dtype="float32"):
     """Load everyday background noise at 8 kHz from a local folder.
@@ -90,10 +94,6 @@ def load_noise8k(data_home=None, *, split=None, category=None, speechlike=None,
     (51, 8000)
     """
     keep_split = as_set(split, "split", _NOISE8K_SPLITS)
-    if speechlike is not None and not isinstance(speechlike, (bool, np.bool_)):
-        raise ValueError(
-            f"speechlike must be True, False or None, got {speechlike!r}."
-        )
     folder = indexed_folder(data_home, "SKSEP_NOISE8K", "noise8k", _HOW_TO_GET)
     rows = read_index(folder)
     keep_category = as_set(category, "category",
@@ -117,12 +117,9 @@ def load_noise8k(data_home=None, *, split=None, category=None, speechlike=None,
 
 
 def _as_float(x, name, shapes, ndims):
-    x = check_signal(x, name, shapes, ndims=ndims)
-    if x.dtype.kind in "iu":
-        x = pcm_to_float(x, np.float64)
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinity.")
-    return x.astype(np.float64, copy=False)
+    """Audio as float64, integer PCM scaled to [-1, 1)."""
+    return pcm_to_float(check_audio(x, name, ndims=ndims, shapes=shapes),
+                        np.float64).astype(np.float64, copy=False)
 
 
 def _snr_range(snr_db):
@@ -174,6 +171,8 @@ def _as_noises(noise, n_clips):
     return noises
 
 
+@validate_params({"speech": ["array-like"], "random_state": ["random_state"]},
+                 prefer_skip_nested_validation=True)
 def make_noisy_mixture(speech, noise, snr_db, *, random_state=None):
     """Add noise to speech at an exact signal-to-noise ratio.
 

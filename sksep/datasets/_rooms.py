@@ -1,11 +1,23 @@
 """Simulated rooms: convolutive mixtures through pyroomacoustics."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
-from .._validation import check_finite, check_signal
+from .._validation import SampleRate, check_audio
 
 
+@validate_params(
+    {"sources": ["array-like"], "sr": [SampleRate()],
+     "n_mics": [Interval(Integral, 1, None, closed="left")],
+     "mic_spacing": [Interval(Real, 0, None, closed="neither")],
+     "rt60": [Interval(Real, 0, None, closed="left")],
+     "room_dim": ["array-like"],
+     "min_distance": [Interval(Real, 0, None, closed="left")],
+     "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True)
 def make_room_mixture(sources, sr, *, n_mics=2, mic_spacing=0.05, rt60=0.3,
                       room_dim=(6.0, 5.0, 3.0), min_distance=1.0,
                       random_state=None):
@@ -74,17 +86,10 @@ def make_room_mixture(sources, sr, *, n_mics=2, mic_spacing=0.05, rt60=0.3,
             "make_room_mixture needs pyroomacoustics, a dependency of sksep: "
             "pip install pyroomacoustics."
         ) from exc
-    S = check_signal(sources, "sources", "array (n_samples, n_sources)", ndims=(2,))
+    S = check_audio(sources, "sources", ndims=(2,),
+                    shapes="array (n_samples, n_sources)", time_axis=0)
     S = S.astype(np.float64)
-    check_finite(S, "sources")
-    if not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ValueError(f"sr must be a positive integer (Hz), got {sr!r}.")
-    if n_mics < 1 or mic_spacing <= 0:
-        raise ValueError(
-            f"n_mics must be >= 1 and mic_spacing > 0, got {n_mics} and {mic_spacing}."
-        )
-    if rt60 < 0:
-        raise ValueError(f"rt60 must be >= 0 seconds, got {rt60}.")
+    sr = int(sr)
     room_dim = np.asarray(room_dim, dtype=float)
     n_samples, n_sources = S.shape
     rng = check_random_state(random_state)

@@ -1,11 +1,14 @@
 """Loader of a local copy of the speech8k corpus (never downloads)."""
 
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ..io import read_audio
+from ._fsdd import _DTYPE, _FOLDER
 from ._local import as_set, indexed_folder, load_indexed, read_index
 
 SPEECH8K_SPLITS = ("train", "valid", "test")
@@ -17,6 +20,11 @@ _HOW_TO_GET = (
 )
 
 
+@validate_params(
+    {"data_home": _FOLDER,
+     "max_files_per_speaker": [Interval(Integral, 1, None, closed="left"), None],
+     "dtype": _DTYPE},
+    prefer_skip_nested_validation=True)
 def load_speech8k(data_home=None, *, split=None, speakers=None, sex=None,
                   max_files_per_speaker=None, dtype="float32"):
     """Load read speech of 501 speakers at 8 kHz from a local folder.
@@ -79,11 +87,6 @@ def load_speech8k(data_home=None, *, split=None, speakers=None, sex=None,
     keep_split = as_set(split, "split", SPEECH8K_SPLITS)
     keep_sex = as_set(sex, "sex", ("F", "M"))
     keep_speakers = as_set(speakers, "speakers")
-    if max_files_per_speaker is not None and int(max_files_per_speaker) < 1:
-        raise ValueError(
-            f"max_files_per_speaker must be a positive int or None, got "
-            f"{max_files_per_speaker!r}."
-        )
     folder = indexed_folder(data_home, "SKSEP_SPEECH8K", "speech8k", _HOW_TO_GET)
     rows = read_index(folder)
     kept, per_speaker = [], {}
@@ -112,6 +115,7 @@ _SPEECH_DEMO = Path(__file__).parent / "data" / "speech_demo"
 _SPEECH_DEMO_SPEAKERS = (("1069", "F"), ("1970", "F"), ("1040", "M"), ("1334", "M"))
 
 
+@validate_params({"dtype": _DTYPE}, prefer_skip_nested_validation=True)
 def load_speech_demo(*, dtype="float32"):
     """Load four passages of read speech shipped with sksep (unseen voices).
 

@@ -14,10 +14,10 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._persistence import VersionedPickleMixin
-from .._validation import reject_bool
+from .._validation import validate_audio
 from . import _core
 
 _AUTO_WARMUP = 32_768  # samples of the warm-up stage when n_warmup_samples="auto"
@@ -416,10 +416,7 @@ default='unit-variance'
         return w_init
 
     def _fit_transform(self, X, compute_sources):
-        reject_bool(X)
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], ensure_min_samples=2
-        )
+        X = validate_audio(self, X, ensure_min_samples=2)
         n_samples, n_channels = X.shape
         if n_samples < n_channels:
             raise ValueError(
@@ -544,8 +541,7 @@ default='unit-variance'
             Separated sources.
         """
         check_is_fitted(self)
-        reject_bool(X)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_audio(self, X, reset=False)
         return _project(X, self.mean_, self.components_).T
 
     def inverse_transform(self, X):

@@ -1,14 +1,22 @@
 """BSS Eval (SDR, SIR, SAR), delegated to fast_bss_eval."""
 
 from collections import namedtuple
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
 
+from .._validation import check_audio
 from ._sdr import _check_pair
 
 BSSEvalResult = namedtuple("BSSEvalResult", ["sdr", "sir", "sar", "perm"])
 
 
+@validate_params(
+    {"reference": ["array-like"], "estimate": ["array-like"], "axis": [Integral],
+     "filter_length": [Interval(Integral, 1, None, closed="left")],
+     "compute_permutation": ["boolean"]},
+    prefer_skip_nested_validation=True)
 def bss_eval(reference, estimate, *, axis=-1, filter_length=512,
              compute_permutation=True):
     """BSS Eval v4 source metrics: SDR, SIR and SAR in dB.
@@ -83,8 +91,6 @@ def bss_eval(reference, estimate, *, axis=-1, filter_length=512,
             "A reference source is silent (all zeros): BSS Eval is undefined "
             "for it."
         )
-    if not (isinstance(filter_length, (int, np.integer)) and filter_length >= 1):
-        raise ValueError(f"filter_length must be a positive integer, got {filter_length!r}.")
     if filter_length > reference.shape[-1]:
         raise ValueError(
             f"filter_length={filter_length} is longer than the signals "
@@ -120,6 +126,11 @@ def _coherence_db(coherence):
         return 10.0 * np.log10(coherence / (1.0 - coherence))
 
 
+@validate_params(
+    {"images": ["array-like"], "estimates": ["array-like"],
+     "ref_channel": [Interval(Integral, 0, None, closed="left")],
+     "mixture": ["array-like", None]},
+    prefer_skip_nested_validation=True)
 def image_scores(images, estimates, *, ref_channel=0, mixture=None):
     """Score a multichannel separation against the reference microphone's
     source images.
@@ -170,18 +181,18 @@ def image_scores(images, estimates, *, ref_channel=0, mixture=None):
     """
     from ._sdr import si_sdr
 
-    images = np.asarray(images, dtype=np.float64)
-    est = np.asarray(estimates, dtype=np.float64)
-    if images.ndim != 3:
-        raise ValueError(
-            f"images must have shape (n_sources, n_samples, n_mics), got {images.shape}."
-        )
+    images = check_audio(images, "images", ndims=(3,),
+                         shapes="(n_sources, n_samples, n_mics) array")
+    images = images.astype(np.float64)
+    est = check_audio(estimates, "estimates", ndims=None).astype(np.float64)
     if est.ndim != 2 or est.shape[0] != images.shape[1]:
+        transposed = est.ndim == 2 and est.shape[1] == images.shape[1]
+        hint = " Is it transposed?" if transposed else ""
         raise ValueError(
             f"estimates must have shape ({images.shape[1]}, n_estimates), got "
-            f"{est.shape}."
+            f"{est.shape}.{hint}"
         )
-    if not 0 <= ref_channel < images.shape[2]:
+    if ref_channel >= images.shape[2]:
         raise ValueError(
             f"ref_channel={ref_channel} but the images have {images.shape[2]} mics."
         )
@@ -191,7 +202,7 @@ def image_scores(images, estimates, *, ref_channel=0, mixture=None):
     scores = {"sdr": result.sdr, "sir": result.sir, "sar": result.sar,
               "si_sdr": si_sdr(ref, matched), "perm": result.perm}
     if mixture is not None:
-        mix = np.asarray(mixture, dtype=np.float64)
+        mix = check_audio(mixture, "mixture", ndims=None).astype(np.float64)
         if mix.shape != images.shape[1:]:
             raise ValueError(
                 f"mixture must have shape {images.shape[1:]}, got {mix.shape}."

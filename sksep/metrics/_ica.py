@@ -1,8 +1,11 @@
 """Quality measures specific to instantaneous ICA."""
 
 import numpy as np
+from sklearn.utils._param_validation import validate_params
 
 
+@validate_params({"W": ["array-like"], "A": ["array-like"]},
+                 prefer_skip_nested_validation=True)
 def amari_distance(W, A):
     """Amari distance between an unmixing matrix and the true mixing matrix.
 

@@ -2,10 +2,12 @@
 maintained pystoi and pesq packages, an optional extra."""
 
 import importlib
-import numbers
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions, validate_params
 
+from .._validation import SampleRate
 from ._sdr import _check_pair
 
 _EXTRA = "pip install 'sksep[quality]'"
@@ -23,14 +25,9 @@ def _require(module, function):
         ) from exc
 
 
-def _check_rate(sr, function):
-    if isinstance(sr, (bool, np.bool_)) or not isinstance(sr, numbers.Real) or not (
-            np.isfinite(sr) and sr > 0 and float(sr).is_integer()):
-        raise ValueError(
-            f"{function} needs sr, the sample rate in Hz as a positive integer, "
-            f"got {sr!r}."
-        )
-    return int(sr)
+# the constraints stoi and pesq share
+_SCORED = {"reference": ["array-like"], "estimate": ["array-like"],
+           "sr": [SampleRate()], "axis": [Integral]}
 
 
 def _pairs(reference, estimate, axis):
@@ -61,6 +58,8 @@ def _shaped(scores, shape):
     return scores[()] if scores.ndim == 0 else scores
 
 
+@validate_params({**_SCORED, "extended": ["boolean"]},
+                 prefer_skip_nested_validation=True)
 def stoi(reference, estimate, sr, *, extended=False, axis=-1):
     """Short-time objective intelligibility of an estimate of clean speech.
 
@@ -139,14 +138,16 @@ def stoi(reference, estimate, sr, *, extended=False, axis=-1):
     >>> bool(scores[0] > 0.99), bool(scores[1] < 0.9)
     (True, True)
     """
-    sr = _check_rate(sr, "stoi")
+    sr = int(sr)
     reference, estimate, shape = _pairs(reference, estimate, axis)
     pystoi = _require("pystoi", "stoi")
-    scores = [pystoi.stoi(r, e, sr, extended=bool(extended))
+    scores = [pystoi.stoi(r, e, sr, extended=extended)
               for r, e in zip(reference, estimate)]
     return _shaped(scores, shape)
 
 
+@validate_params({**_SCORED, "mode": [StrOptions({"nb", "wb"}), None]},
+                 prefer_skip_nested_validation=True)
 def pesq(reference, estimate, sr, *, mode=None, axis=-1):
     """Perceptual evaluation of speech quality (ITU-T P.862) of an estimate.
 
@@ -212,7 +213,7 @@ def pesq(reference, estimate, sr, *, mode=None, axis=-1):
     >>> bool(clean > 4), bool(noisy < clean - 1)
     (True, True)
     """
-    sr = _check_rate(sr, "pesq")
+    sr = int(sr)
     if sr not in _PESQ_MODES:
         raise ValueError(
             f"PESQ is defined at 8000 Hz (narrow band) and 16000 Hz (wide band) "
@@ -220,8 +221,6 @@ def pesq(reference, estimate, sr, *, mode=None, axis=-1):
         )
     if mode is None:
         mode = _PESQ_MODES[sr][0]
-    if mode not in ("nb", "wb"):
-        raise ValueError(f"mode must be 'nb', 'wb' or None, got {mode!r}.")
     if mode not in _PESQ_MODES[sr]:
         raise ValueError("Wide band PESQ (mode='wb') needs sr=16000; at 8000 Hz "
                          "use mode='nb'.")

@@ -3,8 +3,10 @@
 import warnings
 
 import numpy as np
+from sklearn.utils._param_validation import validate_params
 
-from ._quality import _check_rate, _require, stoi
+from .._validation import SampleRate
+from ._quality import _require, stoi
 from ._sdr import pit_si_sdr, solve_permutation
 
 _SILENT_DB = -100.0  # a source this far below the loudest one counts as silent
@@ -128,6 +130,8 @@ class _STOIScorer:
         return f"make_stoi_scorer(sr={self.sr}, extended={self.extended})"
 
 
+@validate_params({"sr": [SampleRate()], "extended": ["boolean"]},
+                 prefer_skip_nested_validation=True)
 def make_stoi_scorer(sr, *, extended=False):
     """A scorer of the mean STOI of a fitted multichannel separator's sources.
 
@@ -187,6 +191,5 @@ def make_stoi_scorer(sr, *, extended=False):
     >>> bool(search.best_score_ > 0.95)
     True
     """
-    sr = _check_rate(sr, "make_stoi_scorer")
     _require("pystoi", "make_stoi_scorer")
-    return _STOIScorer(sr, bool(extended))
+    return _STOIScorer(int(sr), bool(extended))

@@ -1,24 +1,27 @@
 """Scale-invariant SDR and permutation solving (numpy and scipy only)."""
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from sklearn.utils._param_validation import validate_params
+
+from .._validation import check_audio
+
+# the constraints every function of signals shares
+_SIGNALS = {"reference": ["array-like"], "estimate": ["array-like"],
+            "axis": [Integral], "zero_mean": ["boolean"]}
 
 
 def _as_signals(name, x, axis):
-    x = np.asarray(x)
-    if x.dtype == object or not (
-        np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}.")
-    if x.ndim == 0:
-        raise ValueError(f"{name} must have a time axis, got a scalar.")
+    """``x`` as float64 with time on the last axis: real, finite, and not
+    empty along time (leading axes may be empty)."""
+    x = check_audio(x, name, ndims=None, shapes="(..., n_times) array",
+                    allow_empty=True)
     x = np.moveaxis(x, axis, -1).astype(np.float64, copy=False)
     if x.shape[-1] == 0:
         raise ValueError(f"{name} is empty along its time axis.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinity.")
     return x
 
 
@@ -47,6 +50,7 @@ def _si_sdr(reference, estimate):
         return 10.0 * np.log10(target / noise)
 
 
+@validate_params(_SIGNALS, prefer_skip_nested_validation=True)
 def si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
     """Scale-invariant signal-to-distortion ratio in dB.
 
@@ -124,6 +128,8 @@ def si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
     return score[()] if score.ndim == 0 else score
 
 
+@validate_params({**_SIGNALS, "mixture": ["array-like"]},
+                 prefer_skip_nested_validation=True)
 def si_sdr_improvement(reference, estimate, mixture, *, axis=-1):
     """SI-SDR of the estimate minus SI-SDR of the unprocessed mixture, in dB.
 
@@ -177,6 +183,8 @@ def si_sdr_improvement(reference, estimate, mixture, *, axis=-1):
     )
 
 
+@validate_params({"scores": ["array-like"], "maximize": ["boolean"]},
+                 prefer_skip_nested_validation=True)
 def solve_permutation(scores, *, maximize=True):
     """Best one-to-one assignment of estimates to references.
 
@@ -222,6 +230,7 @@ def solve_permutation(scores, *, maximize=True):
     return perm
 
 
+@validate_params(_SIGNALS, prefer_skip_nested_validation=True)
 def pairwise_si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
     """SI-SDR of every estimate against every reference.
 
@@ -260,6 +269,7 @@ def pairwise_si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
                       zero_mean=zero_mean)
 
 
+@validate_params(_SIGNALS, prefer_skip_nested_validation=True)
 def pit_si_sdr(reference, estimate, *, axis=-1, zero_mean=False):
     """SI-SDR per source after the best permutation of the estimates.
 

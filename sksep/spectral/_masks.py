@@ -1,10 +1,16 @@
 """Ideal (oracle) time-frequency masks: the ceiling of mask-based separation."""
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
 from .._dsp import SPEECH_8K
+from .._validation import check_audio
 
 
+@validate_params(
+    {"sources": ["array-like"], "kind": [StrOptions({"irm", "ibm", "psm"})],
+     "stft": [HasMethods(["fit", "transform", "inverse_transform"]), None]},
+    prefer_skip_nested_validation=True)
 def ideal_mask_separation(sources, *, kind="irm", stft=None):
     """Separate mixtures with an ideal mask computed from the true sources.
 
@@ -50,13 +56,8 @@ def ideal_mask_separation(sources, *, kind="irm", stft=None):
 
     from ._stft import STFTTransformer
 
-    S = np.asarray(sources)
-    if S.ndim != 3:
-        raise ValueError(
-            f"sources must have shape (n_clips, n_sources, n_times), got {S.shape}."
-        )
-    if kind not in ("irm", "ibm", "psm"):
-        raise ValueError(f"kind must be 'irm', 'ibm' or 'psm', got {kind!r}.")
+    S = check_audio(sources, "sources", ndims=(3,),
+                    shapes="(n_clips, n_sources, n_times) array")
     n_clips, n_src, n_times = S.shape
     dtype = np.float64 if S.dtype == np.float64 else np.float32
     S = S.astype(dtype, copy=False)
