@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._dsp import DEFAULT_SAMPLE_RATE, SPEECH_8K
 from ._common import (
     CommandError,
     _StripAnsi,
@@ -204,7 +205,7 @@ def add_parser(sub):
                    "(<name>_speech.wav, <name>_noise.wav); --n-sources is not used. "
                    "Without it the sub-folders are speakers and the outputs "
                    "<name>_source<k>.wav, in no fixed order")
-    p.add_argument("--sr", type=int, default=8000,
+    p.add_argument("--sr", type=int, default=DEFAULT_SAMPLE_RATE,
                    help="sample rate (Hz) the recordings are resampled to")
     p.add_argument("--clip-seconds", type=float, default=4.0,
                    help="length of the random segments mixed every epoch (s)")
@@ -214,7 +215,7 @@ def add_parser(sub):
                    help="epochs without validation improvement before stopping")
     p.add_argument("--batch-size", type=int, default=16, help="mixtures per step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--n-fft", type=int, default=256,
+    p.add_argument("--n-fft", type=int, default=SPEECH_8K["n_fft"],
                    help="STFT window in samples (hop: a quarter of it)")
     p.add_argument("--hidden-size", type=int, default=128,
                    help="LSTM units per direction (mask method)")
