@@ -11,6 +11,10 @@ for outputs in the way) with one line in the library's terms: parameter
 names (``n_sources``, ``fit_seconds``), ``method='ica'``, "the model
 argument". The command line says the same line in its own terms
 (``sksep.cli._common._in_cli_terms``).
+
+The outputs' names, the overwrite checks and the writing are in
+:mod:`sksep._outputs`; ``sksep stream`` and ``sksep demo`` share them, and
+this module's model loading and room estimator, with the commands above.
 """
 
 import os
@@ -19,11 +23,29 @@ from pathlib import Path
 
 import numpy as np
 
+from ._outputs import (
+    check_output_dir,
+    check_outputs,
+    output_names,
+    output_paths,
+    output_subtype,
+    plan_outputs,
+    write_sources,
+)
+
+# the service, as the commands, sksep.batch and the tests import it; the
+# outputs' half is sksep._outputs'
+__all__ = ["DEFAULT_MODEL", "METHODS", "Separation", "check_options",
+           "check_output_dir", "check_outputs", "default_model", "load_model",
+           "model_rate", "output_names", "output_paths", "output_subtype",
+           "plan_outputs", "read_recording", "resample", "room_estimator",
+           "room_stft", "separate_file", "separate_recording", "separate_room",
+           "transform_chunked", "write_sources"]
+
 DEFAULT_MODEL = "speech8k-2voices"
 METHODS = ("iva", "ica", "mask", "cnn")
 _ROOM_METHODS = ("iva", "ica")
 _MIN_FIT_WINDOWS = 4          # --fit-seconds: at least this many IVA windows
-_WAV_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
 
 
 def room_stft(sr):
@@ -32,6 +54,19 @@ def room_stft(sr):
     from .decomposition._iva import default_stft
 
     return default_stft(sr)
+
+
+def room_estimator(method, sr, *, n_sources=None, random_state=None):
+    """The unfitted room separator of ``method`` ('iva' or 'ica') that the
+    service fits on a recording at ``sr``: IVA with :func:`room_stft`,
+    sources at the first microphone's scale (``ref_channel=0``)."""
+    from .decomposition import FastICASeparator, IVASeparator
+
+    if method == "ica":
+        return FastICASeparator(n_components=n_sources, ref_channel=0,
+                                random_state=random_state)
+    return IVASeparator(n_components=n_sources, stft=room_stft(sr), ref_channel=0,
+                        random_state=random_state)
 
 
 def transform_chunked(estimator, X, chunk, overlap=None):
@@ -137,6 +172,11 @@ def load_model(model, method=None):
     return _MODELS[key]
 
 
+def model_rate(model, model_sr=8000):
+    """The rate ``model`` runs at: its ``sample_rate_``, else ``model_sr``."""
+    return int(getattr(model, "sample_rate_", None) or model_sr)
+
+
 def _check_kind(model, loaded, method):
     """A model asked for by name with an explicit method must be of its kind."""
     from .neural import CNNAutoencoderSeparator, MaskEstimator
@@ -226,15 +266,11 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
         The sources at the input's rate, the output paths and sample format,
         and the notes.
     """
-    from .io import read_audio
-
     check_options(method=method, model=model, n_sources=n_sources,
                   fit_seconds=fit_seconds, chunk_seconds=chunk_seconds,
                   model_sr=model_sr)
     path = Path(path)
-    if path.is_file() and os.path.getsize(path) == 0:
-        raise ValueError(f"'{path}' is empty (0 bytes): there is no audio in it.")
-    data, sr = read_audio(path, dtype="float32")          # (n_samples, n_channels)
+    data, sr = read_recording(path)                       # (n_samples, n_channels)
     notes = []
 
     def note(text):
@@ -244,15 +280,26 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
 
     plan = _plan(path, data, sr, method=method, model=model, n_sources=n_sources,
                  random_state=random_state, model_sr=model_sr, room_method=room_method)
-    targets = output_paths(path, output_dir, plan["n_sources"],
-                           names=output_names(plan.get("model")))
-    check_outputs(targets, overwrite)
+    targets = plan_outputs(path, output_dir, plan["n_sources"], model=plan.get("model"),
+                           overwrite=overwrite)
     sources = separate_recording(plan, data, sr, name=path, fit_seconds=fit_seconds,
                                  chunk_seconds=chunk_seconds, progress=progress,
                                  say=note)
     return Separation(sources=sources, sr=sr, subtype=output_subtype(path),
                       targets=targets, method=plan["method"],
                       model_sr=plan.get("model_sr"), notes=notes)
+
+
+def read_recording(path):
+    """``(data, sr)`` of the recording at ``path``, ``data`` float32 of shape
+    ``(n_samples, n_channels)``; an empty file is refused in plain words
+    (libsndfile would say 'Format not recognised')."""
+    from .io import read_audio
+
+    path = Path(path)
+    if path.is_file() and os.path.getsize(path) == 0:
+        raise ValueError(f"'{path}' is empty (0 bytes): there is no audio in it.")
+    return read_audio(path, dtype="float32")
 
 
 def _plan(path, data, sr, *, method, model, n_sources, random_state, model_sr,
@@ -275,15 +322,8 @@ def _plan(path, data, sr, *, method, model, n_sources, random_state, model_sr,
     if method in _ROOM_METHODS:
         if model is not None:
             raise _model_not_for(method)
-        from .decomposition import FastICASeparator, IVASeparator
-
-        if method == "ica":
-            est = FastICASeparator(n_components=n_sources or n_channels, ref_channel=0,
-                                   random_state=random_state)
-        else:
-            est = IVASeparator(n_components=n_sources or n_channels,
-                               stft=room_stft(sr), ref_channel=0,
-                               random_state=random_state)
+        est = room_estimator(method, sr, n_sources=n_sources or n_channels,
+                             random_state=random_state)
         return _room_plan(path, data, sr, method, est, n_channels)
     loaded = load_model(model, method)
     if given is not None and isinstance(model, (str, os.PathLike)):
@@ -295,7 +335,7 @@ def _plan(path, data, sr, *, method, model, n_sources, random_state, model_sr,
         default_model(method) if model is None else None)
     return {"method": method, "model": loaded, "name": name,
             "n_sources": loaded.n_sources_,
-            "model_sr": int(getattr(loaded, "sample_rate_", None) or model_sr)}
+            "model_sr": model_rate(loaded, model_sr)}
 
 
 def _room_plan(path, data, sr, method, est, n_channels):
@@ -363,19 +403,24 @@ def _separate_mono(plan, data, sr, *, chunk_seconds, progress, say):
     if x.size < n_fft:
         raise ValueError(f"the recording is too short: {x.size} samples at {model_sr} "
                          f"Hz, the model needs at least {n_fft}.")
+    # the rate is passed when the model knows it, only to say it is x's rate
+    known = getattr(model, "sample_rate_", None)
     chunk = int(chunk_seconds * model_sr)
-    if chunk < n_fft:
+    try:
+        sources = model.separate(x, sr=model_sr if known else None, chunk_size=chunk,
+                                 progress=progress)
+    except ValueError as exc:
+        # the estimator checks the chunk (at least one STFT window); its
+        # refusal of chunk_size is said here for chunk_seconds
+        if "chunk_size" not in str(exc):
+            raise
         raise ValueError(
             f"chunk_seconds must be at least {n_fft / model_sr:.3f} s (one STFT window "
             f"of the model, {n_fft} samples at {model_sr} Hz), got "
-            f"{float(chunk_seconds)}.")
+            f"{float(chunk_seconds)}.") from exc
     weak = _weak_point(plan["name"])
     if weak:
         say(weak)
-    # the rate is passed when the model knows it, only to say it is x's rate
-    known = getattr(model, "sample_rate_", None)
-    sources = model.separate(x, sr=model_sr if known else None, chunk_size=chunk,
-                             progress=progress)
     return resample(sources, model_sr, sr, size=mono.size)
 
 
@@ -393,126 +438,3 @@ def _weak_point(name):
             f"voices\nof one sex ({scores['si_sdri_db_mixed_sex']:+.1f} dB against "
             f"{scores['si_sdri_db_same_sex']:+.1f} dB on LibriSpeech test mixtures; "
             "see 'sksep models')")
-
-
-# -- the outputs ---------------------------------------------------------------------
-
-def output_paths(path, output_dir, n_sources, names=None):
-    """``output_dir/<stem>_source<k>.wav``, k = 1 .. n_sources, or
-    ``output_dir/<stem>_<name>.wav`` for each of ``names`` (the file-name
-    parts :func:`output_names` gives a class-fixed model's outputs)."""
-    stem = Path(path).stem
-    if names is None:
-        names = [f"source{k + 1}" for k in range(n_sources)]
-    elif len(names) != n_sources:
-        raise ValueError(f"{len(names)} output names for {n_sources} sources.")
-    return [Path(output_dir) / f"{stem}_{name}.wav" for name in names]
-
-
-_MAX_NAME = 100   # characters of a class name in a file name
-
-
-def output_names(model):
-    """The file-name part of each output of ``model``: its classes, in the
-    order of ``classes_``, when it is class-fixed (``permutation_invariant``
-    False); None for any other model (its outputs are ``source<k>``).
-
-    A class name is made a safe part of a file name: white space, path
-    separators and other characters that are neither letters, digits,
-    ``.``, ``-`` nor ``_`` become ``_`` (``'crying baby'`` gives
-    ``crying_baby``, ``'speech/clean'`` gives ``speech_clean``), leading
-    and trailing ``.``, ``_`` and ``-`` are dropped, and the name is cut to
-    100 characters. A class whose name is then empty, or two classes that
-    would write the same file (also when they differ only in case), are
-    refused with a ValueError that names them.
-    """
-    import re
-
-    classes = getattr(model, "classes_", None)
-    if classes is None or getattr(model, "permutation_invariant", True):
-        return None
-    names, seen = [], {}
-    for k, c in enumerate(np.asarray(classes).tolist()):
-        name = re.sub(r"[^\w.-]+", "_", str(c)).strip("._-")[:_MAX_NAME]
-        if not name:
-            raise ValueError(
-                f"the model's class {k + 1} of {len(classes)} ({str(c)!r}) cannot "
-                "name an output file (it holds no letter or digit); give the "
-                "model's classes_ file-safe names (load it with "
-                "sksep.pretrained.load, set classes_, save it again).")
-        other = seen.get(name.lower())
-        if other is not None:
-            raise ValueError(
-                f"the model's classes {other!r} and {str(c)!r} would both be written "
-                f"to '<name>_{name}.wav'; give the model's classes_ names that differ "
-                "in letters or digits (load it with sksep.pretrained.load, set "
-                "classes_, save it again).")
-        seen[name.lower()] = str(c)
-        names.append(name)
-    return names
-
-
-def check_output_dir(output_dir):
-    """Refuse an output folder that is a file."""
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise NotADirectoryError(f"'{output_dir}' exists and is not a directory.")
-
-
-def check_outputs(paths, overwrite):
-    """Refuse to touch any existing output unless ``overwrite``; all are
-    checked before anything is written."""
-    dirs = [str(p) for p in paths if Path(p).is_dir()]
-    if dirs:
-        raise IsADirectoryError(f"'{dirs[0]}' is a directory, not an output file.")
-    existing = [str(p) for p in paths if Path(p).exists()]
-    if existing and not overwrite:
-        raise FileExistsError(
-            f"{len(existing)} output file(s) exist, e.g. '{existing[0]}'; nothing was "
-            "written. Pass overwrite=True to overwrite them.")
-
-
-def output_subtype(path):
-    """The input's sample format where WAV can hold it (24-bit stays 24-bit,
-    float stays float), else 16-bit PCM."""
-    import soundfile
-
-    try:
-        subtype = soundfile.info(str(path)).subtype
-    except RuntimeError:  # pragma: no cover - read_audio already opened it
-        return "PCM_16"
-    return subtype if subtype in _WAV_SUBTYPES else "PCM_16"
-
-
-def peak_normalise(x, peak=0.99):
-    """Scale down (never up) so integer PCM files do not clip."""
-    top = float(np.max(np.abs(x))) if np.size(x) else 0.0
-    return x * (peak / top) if top > peak else x
-
-
-def write_sources(paths, sources, sr, *, subtype=None, overwrite=False, written=None):
-    """Write each source, peak-normalised, to its path atomically, or none
-    when one is not finite; a Ctrl-C while writing removes the new files
-    already written. ``written(path)`` is called after each file."""
-    from .io import write_audio
-
-    for path, s in zip(paths, sources):
-        if not np.all(np.isfinite(s)):
-            raise ValueError(f"non-finite samples in the output for '{path}'.")
-    paths = [Path(p) for p in paths]
-    if paths:
-        paths[0].parent.mkdir(parents=True, exist_ok=True)
-    new = []
-    try:
-        for path, s in zip(paths, sources):
-            existed = path.exists()
-            write_audio(path, peak_normalise(s), sr, overwrite=overwrite,
-                        subtype=subtype)
-            if not existed:
-                new.append(path)
-            if written is not None:
-                written(path)
-    except KeyboardInterrupt:
-        for path in new:
-            path.unlink(missing_ok=True)
-        raise

@@ -10,34 +10,24 @@ in the input's sample format), and writes one WAV per source. A file that
 cannot be read or separated, or that an option cannot apply to, becomes a
 row with its error; it never stops the batch.
 
-Outputs are committed in steps, each safe to interrupt and to repeat:
-
-1. write every source into a private folder ``.<stem>.sksep-stage`` inside
-   ``output_dir``;
-2. write a journal (``moving.json``) into that folder: from here on the
-   outputs are complete and the commit only rolls forward;
-3. move each output into place;
-4. write the marker ``.<stem>.sksep-done.json``;
-5. remove the private folder.
-
-A rerun first finishes any commit whose journal exists (moving the files
-still staged, writing the marker), removes a private folder without a
-journal (an interrupted step 1), then skips every file whose marker and
-outputs exist. So a batch interrupted at any point (a crash, a Ctrl-C, a
-worker killed by Dask) resumes without losing, redoing or refusing work and
-leaves no private folder behind. Existing outputs are never replaced unless
-``overwrite=True``.
+Outputs are committed in steps, each safe to interrupt and to repeat
+(``sksep._resume``: a private folder, a journal, the move into place, a
+marker), and a rerun finishes or drops an interrupted commit, then skips
+every file whose marker and outputs exist. So a batch interrupted at any
+point (a crash, a Ctrl-C, a worker killed by Dask) resumes without losing,
+redoing or refusing work and leaves no private folder behind. Existing
+outputs are never replaced unless ``overwrite=True``.
 """
 
 import csv
 import glob
-import json
 import os
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ._resume import commit, done_before
 
 __all__ = ["expand_inputs", "separate_files", "write_results_csv"]
 
@@ -106,86 +96,23 @@ def expand_inputs(inputs):
 
 # -- one task ---------------------------------------------------------------------
 
-def _marker(output_dir, stem):
-    return Path(output_dir) / f".{stem}.sksep-done.json"
-
-
-def _stage(output_dir, stem):
-    return Path(output_dir) / f".{stem}.sksep-stage"
-
-
-_JOURNAL = "moving.json"
-
-
-def _checkpoint(step, name=None):
-    """Called after each step of a file's commit; does nothing.
-
-    The steps: ``"staged"`` (one output written to the private folder),
-    ``"journal"``, ``"moved"`` (one output in place), ``"marked"`` and
-    ``"cleaned"``. Tests replace this function to interrupt a commit at
-    every point, deterministically.
-    """
-
-
-def _write_json(path, obj, tmp_dir):
-    """Write ``obj`` to ``path`` atomically (the temporary in ``tmp_dir``)."""
-    tmp = Path(tmp_dir) / f".{Path(path).name}.tmp"
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
-
-
-def _roll_forward(stage, marker):
-    """Finish a commit whose journal is in ``stage``: move what is still
-    staged, write the marker, remove ``stage``. Every step is idempotent, so
-    an interruption here is finished by the next call. Returns the journal,
-    or None (and removes ``stage``) when ``stage`` holds no complete commit.
-    """
-    journal = stage / _JOURNAL
-    try:
-        done = json.loads(journal.read_text())
-    except (FileNotFoundError, ValueError):   # interrupted before the journal
-        shutil.rmtree(stage, ignore_errors=True)
-        return None
-    for target in map(Path, done["outputs"]):
-        staged = stage / target.name
-        if staged.exists():
-            os.replace(staged, target)
-            _checkpoint("moved", target.name)
-        elif not target.exists():    # moved, then deleted by someone: start over
-            shutil.rmtree(stage, ignore_errors=True)
-            return None
-    _write_json(marker, done, stage)
-    _checkpoint("marked")
-    journal.unlink(missing_ok=True)
-    shutil.rmtree(stage, ignore_errors=True)
-    _checkpoint("cleaned")
-    return done
-
-
 def _separate_one(path, output_dir, options, *, overwrite, threads):
-    """Separate one file through the file service; returns its result row
-    (never raises)."""
+    """Separate one file through the file service and commit its outputs
+    (``sksep._resume``); returns its result row (never raises)."""
     path, output_dir = Path(path), Path(output_dir)
     row = {"input": str(path), "status": "failed", "outputs": "", "duration_s": np.nan,
            "seconds": np.nan, "rtf": np.nan, "error": ""}
     t0 = time.perf_counter()
     try:
-        marker, stage = _marker(output_dir, path.stem), _stage(output_dir, path.stem)
-        if stage.exists():              # an earlier run was interrupted
-            if overwrite:
-                shutil.rmtree(stage)
-            else:
-                _roll_forward(stage, marker)
-        if marker.exists() and not overwrite:
-            done = json.loads(marker.read_text())
-            if done.get("input") == str(path.resolve()) and all(
-                    Path(o).exists() for o in done["outputs"]):
-                row.update(status="skipped", outputs=";".join(done["outputs"]),
-                           duration_s=done.get("duration_s", np.nan))
-                return row
+        done = done_before(path, output_dir, overwrite=overwrite)
+        if done is not None:
+            row.update(status="skipped", outputs=";".join(done["outputs"]),
+                       duration_s=done.get("duration_s", np.nan))
+            return row
         from threadpoolctl import threadpool_limits
 
-        from ._separate import separate_file, write_sources
+        from ._outputs import write_sources
+        from ._separate import separate_file
 
         with threadpool_limits(threads):
             import torch
@@ -196,26 +123,15 @@ def _separate_one(path, output_dir, options, *, overwrite, threads):
                 result = separate_file(path, output_dir, overwrite=overwrite, **options)
             finally:
                 torch.set_num_threads(old)
-        targets, duration = result.targets, result.duration_s
-        # the commit: stage, journal, move, mark, clean (see the module's notes)
-        stage.mkdir()
-        try:
-            write_sources([stage / t.name for t in targets], result.sources, result.sr,
-                          subtype=result.subtype,
-                          written=lambda staged: _checkpoint("staged", staged.name))
-        except Exception:
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
-        _write_json(stage / _JOURNAL, {"input": str(path.resolve()),
-                                       "outputs": [str(t) for t in targets],
-                                       "duration_s": duration}, stage)
-        _checkpoint("journal")
-        if _roll_forward(stage, marker) is None:
-            raise RuntimeError(f"the outputs of '{path}' were removed while being "
-                               "moved into place; run again.")
+        commit(path, output_dir, result.targets,
+               lambda staged, written: write_sources(
+                   staged, result.sources, result.sr, subtype=result.subtype,
+                   written=written),
+               result.duration_s)
         seconds = time.perf_counter() - t0
-        row.update(status="done", outputs=";".join(str(t) for t in targets),
-                   duration_s=duration, seconds=seconds, rtf=seconds / duration)
+        row.update(status="done", outputs=";".join(str(t) for t in result.targets),
+                   duration_s=result.duration_s, seconds=seconds,
+                   rtf=seconds / result.duration_s)
     except Exception as exc:  # a file's failure is a result, not the batch's end
         row["error"] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
         row["seconds"] = time.perf_counter() - t0
@@ -329,7 +245,8 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
     """
     from joblib import Parallel, delayed
 
-    from ._separate import check_options, check_output_dir
+    from ._outputs import check_output_dir
+    from ._separate import check_options
 
     if room_method not in ("iva", "ica"):
         raise ValueError(f"room_method must be 'iva' or 'ica', got {room_method!r}.")
@@ -360,16 +277,18 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(runnable), unit="file", desc="separating")
-    if scheduler is not None:
-        rows = _run_on_dask(runnable, scheduler, bar)
-    else:
-        rows = []
-        for row in Parallel(n_jobs=n_jobs, return_as="generator")(runnable):
-            rows.append(row)
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        bar.close()
+    try:
+        if scheduler is not None:
+            rows = _run_on_dask(runnable, scheduler, bar)
+        else:
+            rows = []
+            for row in Parallel(n_jobs=n_jobs, return_as="generator")(runnable):
+                rows.append(row)
+                if bar is not None:
+                    bar.update()
+    finally:        # the bar's line ends before any message that follows
+        if bar is not None:
+            bar.close()
     out, it = [], iter(rows)
     for p, job in zip(paths, jobs):
         if job is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sksep import batch
+from sksep import _resume
 from sksep.batch import expand_inputs, separate_files, write_results_csv
 from sksep.datasets import load_speech_demo, make_room_mixture
 from sksep.io import read_audio, write_audio
@@ -142,7 +142,7 @@ def _interrupt_at(monkeypatch, n):
         if len(log) == n:
             raise Interrupted(step)
 
-    monkeypatch.setattr(batch, "_checkpoint", hook)
+    monkeypatch.setattr(_resume, "_checkpoint", hook)
     return log
 
 
@@ -166,7 +166,7 @@ def test_an_interruption_at_any_step_resumes(files, tmp_path, monkeypatch, reads
         _interrupt_at(monkeypatch, n)
         with pytest.raises(Interrupted):
             separate_files(files / "call0.wav", out)
-        monkeypatch.setattr(batch, "_checkpoint", lambda step, name=None: None)
+        monkeypatch.setattr(_resume, "_checkpoint", lambda step, name=None: None)
         reads.clear()
         rows = separate_files(files / "call0.wav", out)
         staged = n >= steps.index("journal") + 1
@@ -186,14 +186,14 @@ def test_an_interrupted_resume_resumes_too(files, tmp_path, monkeypatch):
     with pytest.raises(Interrupted):
         separate_files(files / "call0.wav", out)
     assert log == ["moved", "marked"]
-    monkeypatch.setattr(batch, "_checkpoint", lambda step, name=None: None)
+    monkeypatch.setattr(_resume, "_checkpoint", lambda step, name=None: None)
     assert separate_files(files / "call0.wav", out)[0]["status"] == "skipped"
     assert len(_outputs(out)) == 2 and _private_files(out) == [".call0.sksep-done.json"]
     # overwrite=True throws away an interrupted commit and redoes the file
     _interrupt_at(monkeypatch, 4)
     with pytest.raises(Interrupted):
         separate_files(files / "call0.wav", out, overwrite=True)
-    monkeypatch.setattr(batch, "_checkpoint", lambda step, name=None: None)
+    monkeypatch.setattr(_resume, "_checkpoint", lambda step, name=None: None)
     assert separate_files(files / "call0.wav", out, overwrite=True)[0]["status"] \
         == "done"
     assert _private_files(out) == [".call0.sksep-done.json"]
@@ -233,14 +233,14 @@ def test_a_killed_worker_loses_no_file(files, tmp_path, cluster):
     def install():
         import os
 
-        import sksep.batch
+        import sksep._resume
 
         def die(step, name=None):
             if step == "moved":
                 (flags / str(os.getpid())).touch()
                 os._exit(1)
 
-        sksep.batch._checkpoint = die
+        sksep._resume._checkpoint = die
 
     client.run(install)
     calls = [files / f"call{k}.wav" for k in range(4)]

@@ -1,7 +1,7 @@
 """What every sksep subcommand shares: its errors, help format and
 options, the audio files of a folder, and library errors said in
-the command line's own terms (output checks, writes and the sample format
-are the file service's, :mod:`sksep._separate`)."""
+the command line's own terms (output names, checks, writes and the sample
+format are the file service's, ``sksep._separate`` and ``sksep._outputs``)."""
 
 import argparse
 import os

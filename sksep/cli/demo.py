@@ -1,12 +1,25 @@
-"""``sksep demo``: the shipped recordings, separated three ways."""
+"""``sksep demo``: the shipped recordings, separated three ways.
+
+Its outputs have fixed names; the rest is the file service's
+(:mod:`sksep._separate`), as for ``sksep separate``: the room separators
+and the model loaded, the output folder and ``--force`` checked before any
+work, every WAV written peak-normalised and atomically.
+"""
 
 from pathlib import Path
 
 import numpy as np
 
-from .._separate import DEFAULT_MODEL, check_outputs, room_stft, write_sources
+from .._separate import (
+    DEFAULT_MODEL,
+    check_output_dir,
+    check_outputs,
+    load_model,
+    room_estimator,
+    write_sources,
+)
 from ..pretrained._table import text_table
-from ._common import CommandError, _force_and_seed
+from ._common import _force_and_seed
 
 
 def _voices(demo, speakers):
@@ -30,10 +43,8 @@ def cmd_demo(args):
     mixed without echo (ICA), 2 readers in a simulated reverberant room on 2
     microphones (IVA, beside ICA, which fails there) and 2 voices on one
     microphone (the pretrained separator)."""
-    from .. import FastICASeparator
     from ..datasets import load_demo, make_instantaneous_mixture
     from ..metrics import pit_si_sdr, si_sdr
-    from ..pretrained import load
 
     out = Path(args.out)
     ica_speakers = ["george", "jackson", "theo"]
@@ -45,8 +56,7 @@ def cmd_demo(args):
              "mask_mix": out / "mask_mixture.wav",
              **{f"mask_{s}": out / f"mask_{s}.wav" for s in mask_speakers},
              "figure": out / "demo.png"}
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"'{out}' exists and is not a directory.")
+    check_output_dir(out)
     check_outputs(paths.values(), args.force)
 
     demo = load_demo()
@@ -55,7 +65,7 @@ def cmd_demo(args):
     S = _voices(demo, ica_speakers)                       # (3, n)
     X, _ = make_instantaneous_mixture(S.T, random_state=args.random_state)
     X = X / np.abs(X).max()
-    ica = FastICASeparator(ref_channel=0, random_state=args.random_state)
+    ica = room_estimator("ica", sr, random_state=args.random_state)
     S_ica = ica.fit_transform(X).T
     ica_scores, perm = pit_si_sdr(S, S_ica, zero_mean=True)
     S_ica = S_ica[perm]
@@ -67,7 +77,7 @@ def cmd_demo(args):
 
     # (c) 2 voices, 1 microphone: the default pretrained mask estimator on a
     # conversation of two readers it never heard, separated as a whole
-    model = load(DEFAULT_MODEL)
+    model = load_model(DEFAULT_MODEL)
     V, mix, V_hat, masks = _conversation(model, sr)
     mask_scores = si_sdr(V, V_hat)
     mask_before = si_sdr(V, np.broadcast_to(mix, V.shape))
@@ -124,7 +134,6 @@ def _room_scene(seed, sr=8000, rt60=0.3):
     (n, 2), their ``"si_sdr"`` and ``"perm"`` (the output matched to each
     voice, as :func:`~sksep.metrics.image_scores` gives them) and ``"who"``
     (the voices' names)."""
-    from .. import FastICASeparator, IVASeparator
     from ..datasets import load_speech_demo, make_room_mixture
     from ..metrics import image_scores
 
@@ -135,10 +144,10 @@ def _room_scene(seed, sr=8000, rt60=0.3):
     mix, images = make_room_mixture(S, sr, n_mics=2, mic_spacing=0.05, rt60=rt60,
                                     random_state=seed)
     rows, room, who = [], None, ("woman", "man")
-    for label, est in (("IVA, room, 2 mics", IVASeparator(
-            stft=room_stft(sr), random_state=seed)),
-                       ("ICA, room, 2 mics", FastICASeparator(
-                           ref_channel=0, random_state=seed))):
+    for label, est in (("IVA, room, 2 mics", room_estimator("iva", sr,
+                                                            random_state=seed)),
+                       ("ICA, room, 2 mics", room_estimator("ica", sr,
+                                                            random_state=seed))):
         Y = est.fit_transform(mix)
         scores = image_scores(images, Y, mixture=mix)
         if room is None:

@@ -39,7 +39,7 @@ RESULTS_CSV = "sksep-results.csv"
 
 def _separate_batch(args):
     """Many files: sksep.batch, one progress bar, a results table."""
-    from .._separate import check_output_dir
+    from .._outputs import check_output_dir
     from ..batch import expand_inputs, separate_files, write_results_csv
 
     if args.jobs == 0 or args.jobs < -1:
@@ -58,6 +58,10 @@ def _separate_batch(args):
     except KeyboardInterrupt:      # joblib has stopped its workers
         done = sum(1 for m, t in _done_markers(out).items() if markers.get(m) != t)
         raise _interrupted(done) from None
+    except (ImportError, OSError) as exc:   # no dask.distributed, no scheduler
+        if not args.scheduler or isinstance(exc, FileNotFoundError):
+            raise
+        raise CommandError(f"--scheduler {args.scheduler}: {exc}") from exc
     for r in rows:
         if r["status"] == "failed":
             r["error"] = _in_cli_terms(r["error"], args)
@@ -76,7 +80,8 @@ def _separate_batch(args):
 
 
 def _separate_one_file(args):
-    from .._separate import check_output_dir, separate_file, write_sources
+    from .._outputs import check_output_dir, write_sources
+    from .._separate import separate_file
 
     def say(text):
         if not args.quiet:

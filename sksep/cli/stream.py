@@ -1,74 +1,87 @@
-"""``sksep stream``: a recording block by block, as a live input arrives."""
+"""``sksep stream``: a recording block by block, as a live input arrives.
+
+The blocks are the stream's own; the rest is the file service's
+(:mod:`sksep._separate`), as for ``sksep separate``: the input read, the
+model loaded and its rate (``--model``, ``--model-sr``), the outputs named,
+checked (``-o``, ``--force``) and written in the input's sample format.
+"""
 
 import argparse
-from pathlib import Path
+import time
 
 import numpy as np
 
-from .._separate import check_outputs, output_subtype, room_stft, write_sources
+from .._separate import (
+    load_model,
+    model_rate,
+    output_names,
+    output_subtype,
+    plan_outputs,
+    read_recording,
+    resample,
+    room_estimator,
+    write_sources,
+)
 from ._common import CommandError
-
 
 STREAM_MODEL = "speech8k-2voices-causal-16ms"
 
 
 def cmd_stream(args):
     """Separate a recording block by block, exactly as a live input arrives."""
-    import time
-
-    from .._separate import output_names, output_paths, resample
-    from ..io import read_audio
-
     if args.block_ms <= 0:
         raise CommandError(f"--block-ms must be positive, got {args.block_ms}.")
-    inp = Path(args.input)
-    data, sr = read_audio(inp, dtype="float32")
-    n_channels = data.shape[1]
-    names = None       # outputs <stem>_source<k>, or named after their class
-    if n_channels > 1:
-        from .. import IVASeparator
+    data, sr = read_recording(args.input)                 # (n_samples, n_channels)
+    stream, model, what = _streamer(args, data.shape[1], sr)
+    # a file is no live stream: it goes to the model's rate on the way in
+    # and back to its own on the way out
+    if model is None:
+        x, block_sr = data, sr
+    else:
+        block_sr = model_rate(model, args.model_sr)
+        x = resample(data[:, 0], sr, block_sr)
+    targets = plan_outputs(args.input, args.output, stream.n_outputs, model=model,
+                           overwrite=args.force)
+    block = max(1, int(round(args.block_ms * block_sr / 1000)))
+    y, times = _run_blocks(stream, x, block)
+    y = resample(y, block_sr, sr, size=data.shape[0])
+    write_sources(targets, y, sr, subtype=output_subtype(args.input),
+                  overwrite=args.force)
+    _report(stream, what, times, block, block_sr, sr, x.shape[0], data.shape[0])
+    for t in targets:
+        print(t)
+    return 0
 
+
+def _streamer(args, n_channels, sr):
+    """(streamer, model or None, what it is): online IVA for a multichannel
+    file, a causal model for a mono one."""
+    if n_channels > 1:
         if args.model is not None:
             raise CommandError(
                 "--model applies to single-microphone streams; a multichannel file "
                 "streams through online IVA.")
-        stream = IVASeparator(stft=room_stft(sr)).streamer(
+        stream = room_estimator("iva", sr).streamer(
             n_channels, forgetting=args.forgetting, warm_start=args.warm_start,
             sample_rate=sr)
-        what = f"online IVA, {n_channels} microphones"
-        x, block_sr = data, sr
-    else:
-        from .._separate import load_model
+        return stream, None, f"online IVA, {n_channels} microphones"
+    name = args.model or STREAM_MODEL
+    model = load_model(name)
+    try:
+        stream = model.streamer()
+    except (ValueError, AttributeError) as exc:
+        raise CommandError(
+            f"--model {name} cannot stream: it looks ahead in time; stream with "
+            "a causal model (--model speech8k-2voices-causal-8ms, -16ms or "
+            "-32ms, or one trained with a causal kind).") from exc
+    kinds = (f"{model.n_sources_} voices" if output_names(model) is None
+             else "outputs " + ", ".join(map(str, model.classes_)))
+    return stream, model, f"{name} ({type(model).__name__}, {kinds})"
 
-        name = args.model or STREAM_MODEL
-        try:
-            model = load_model(name)
-        except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
-            raise CommandError(str(exc)) from exc
-        try:
-            stream = model.streamer()
-        except (ValueError, AttributeError) as exc:
-            raise CommandError(
-                f"--model {name} cannot stream: it looks ahead in time; stream with "
-                "a causal model (--model speech8k-2voices-causal-8ms, -16ms or "
-                "-32ms, or one trained with a causal kind).") from exc
-        # the rate a model without a recorded one runs at: the same default
-        # as sksep separate's --model-sr
-        model_sr = getattr(model, "sample_rate_", None) or args.model_sr
-        names = output_names(model)      # class names refused here, before work
-        kinds = (f"{model.n_sources_} voices" if names is None
-                 else "outputs " + ", ".join(map(str, model.classes_)))
-        what = f"{name} ({type(model).__name__}, {kinds})"
-        # a file is no live stream: it goes to the model's rate on the way in
-        # and back to its own on the way out
-        x, block_sr = resample(data[:, 0], sr, model_sr), model_sr
-    n_out = stream.n_outputs
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"'{out}' exists and is not a directory.")
-    targets = output_paths(inp, out, n_out, names=names)
-    check_outputs(targets, args.force)
-    block = max(1, int(round(args.block_ms * block_sr / 1000)))
+
+def _run_blocks(stream, x, block):
+    """The stream's outputs ``(n_outputs, n)`` for ``x`` fed ``block``
+    samples at a time, latency removed, and each block's compute time."""
     pieces, times = [], []
     for start in range(0, x.shape[0], block):
         t0 = time.perf_counter()
@@ -77,10 +90,10 @@ def cmd_stream(args):
     pieces.append(stream.flush())
     axis = 1 if x.ndim == 1 else 0
     y = np.concatenate(pieces, axis=axis)
-    y = (y[:, stream.latency_:] if axis == 1 else y[stream.latency_:].T)
-    y = resample(y, block_sr, sr, size=data.shape[0])
-    out.mkdir(parents=True, exist_ok=True)
-    write_sources(targets, y, sr, subtype=output_subtype(inp), overwrite=args.force)
+    return (y[:, stream.latency_:] if axis == 1 else y[stream.latency_:].T), times
+
+
+def _report(stream, what, times, block, block_sr, sr, n_block, n_input):
     block_ms = 1000 * block / block_sr
     print(f"{what}: {len(times)} blocks of {block} samples ({block_ms:.1f} ms)")
     if block_sr != sr:
@@ -90,13 +103,9 @@ def cmd_stream(args):
               f"back to {sr} Hz); {lost}")
     print(f"algorithmic latency: {stream.latency_} samples = "
           f"{1000 * stream.latency_ / block_sr:.1f} ms (plus one block of buffering)")
-    print(timing_report(np.array(times) * 1000, block_ms,
-                        1000 * x.shape[0] / block_sr))
+    print(timing_report(np.array(times) * 1000, block_ms, 1000 * n_block / block_sr))
     if hasattr(stream, "converged_at_"):
-        print(convergence_report(stream.converged_at_, data.shape[0] / sr))
-    for t in targets:
-        print(t)
-    return 0
+        print(convergence_report(stream.converged_at_, n_input / sr))
 
 
 def convergence_report(converged_at, duration_s):
