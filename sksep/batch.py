@@ -310,7 +310,10 @@ def _run_on_dask(jobs, scheduler, bar):
         ) from exc
     from joblib import Parallel, parallel_config
 
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    except OSError as exc:      # a timeout, a refused connection
+        raise ConnectionError(f"cannot reach the Dask scheduler: {exc}") from exc
     try:
         rows = []
         with parallel_config(backend="dask", wait_for_workers_timeout=60):

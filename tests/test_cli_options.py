@@ -30,6 +30,7 @@ class Case:
     existing: bool = False   # an output of the recording is already there
     output_is_a_file: bool = False
     no_dask: bool = False    # dask.distributed cannot be imported
+    wait_1s: bool = False    # Dask gives up connecting after 1 s
 
 
 CASES = [
@@ -45,6 +46,9 @@ CASES = [
          "same"),
     Case("--scheduler", "without-dask", "mono", ["--scheduler", "tcp://127.0.0.1:1"],
          "A Dask scheduler needs dask.distributed", no_dask=True),
+    Case("--scheduler", "unreachable", "mono", ["--scheduler", "tcp://127.0.0.1:1"],
+         "--scheduler tcp://127.0.0.1:1: cannot reach the Dask scheduler: ",
+         wait_1s=True),
     Case("--method", "iva", "room", ["--method", "iva"], "same"),
     Case("--method", "ica", "three", ["--method", "ica"], "changes"),
     Case("--method", "mask", "room", ["--method", "mask"], "changes"),
@@ -201,6 +205,12 @@ def test_an_option_means_the_same_for_one_file_and_a_folder(
     args, base = ([a.format(**places) for a in x] for x in (case.args, case.base))
     if case.no_dask:
         monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    if case.wait_1s:
+        request.getfixturevalue("dask_distributed")     # or a skip saying why
+        import dask
+
+        timeout = dask.config.set({"distributed.comm.timeouts.connect": "1s"})
+        request.addfinalizer(lambda: timeout.__exit__(None, None, None))
     monkeypatch.chdir(recordings / stem)
     runs = {}
     for mode, inp in (("one", f"{stem}.wav"), ("many", ".")):

@@ -58,8 +58,8 @@ def _separate_batch(args):
     except KeyboardInterrupt:      # joblib has stopped its workers
         done = sum(1 for m, t in _done_markers(out).items() if markers.get(m) != t)
         raise _interrupted(done) from None
-    except (ImportError, OSError) as exc:   # no dask.distributed, no scheduler
-        if not args.scheduler or isinstance(exc, FileNotFoundError):
+    except (ImportError, ConnectionError) as exc:   # no dask.distributed, no scheduler
+        if not args.scheduler:
             raise
         raise CommandError(f"--scheduler {args.scheduler}: {exc}") from exc
     for r in rows:
