@@ -19,12 +19,12 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .. import _dsp
 from .._dsp import _torch as torch_dsp
 from .._persistence import VersionedPickleMixin
-from .._validation import check_finite, reject_bool
+from .._validation import reject_bool, validate_audio
 from ._fastica import _single_threaded_blas
 from ._iva_core import (
     _EPS,
@@ -269,12 +269,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         self.precision = precision
 
     def _check(self, X, reset):
-        reject_bool(X)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
-                          ensure_min_samples=2 if reset else 1,
-                          ensure_all_finite=False)
-        check_finite(X)
-        return X
+        return validate_audio(self, X, reset=reset,
+                              ensure_min_samples=2 if reset else 1)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -18,10 +18,10 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._persistence import VersionedPickleMixin
-from .._validation import check_finite, reject_bool
+from .._validation import validate_audio
 from ._checks import (
     check_clips,
     check_every_class,
@@ -127,10 +127,7 @@ class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator)
             n_sources, n_times)``).
         """
         check_is_fitted(self)
-        reject_bool(X)
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64],
-                          ensure_all_finite=False)
-        check_finite(X)
+        X = validate_audio(self, X, reset=False, dtype=[np.float32, np.float64])
         return self._separate(X).reshape(X.shape[0], -1).astype(X.dtype, copy=False)
 
     def separate(self, X, *, sr=None, chunk_size="auto", overlap=0.25,

@@ -8,7 +8,13 @@ from numbers import Real
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from .._validation import check_finite, check_signal, pcm_to_float, reject_bool
+from .._validation import (
+    check_finite,
+    check_signal,
+    pcm_to_float,
+    reject_bool,
+    validate_audio,
+)
 
 
 def check_mixtures(X):
@@ -69,10 +75,10 @@ def check_clips(est, X, y, *, reset, name="X"):
                 "random segments of that many samples, or cut the clips "
                 "to one length (sksep.datasets.fix_length)."
             )
-    reject_bool(X)
     if y is None:
-        X = validate_data(est, X, reset=reset, dtype=[np.float32, np.float64])
-    else:
+        X = validate_audio(est, X, reset=reset, dtype=[np.float32, np.float64])
+    else:  # check_X_y checks the labels too (their length against the clips')
+        reject_bool(X)
         X, y = validate_data(est, X, y, reset=reset,
                              dtype=[np.float32, np.float64], ensure_2d=True)
         y = np.asarray(y)
@@ -94,7 +100,6 @@ def _check_ragged(X, y, name):
         )
     clips = np.empty(len(X), dtype=object)
     for i, clip in enumerate(X):
-        reject_bool(clip, f"{name}[{i}]")
         clip = pcm_to_float(check_signal(clip, f"{name}[{i}]", "1-D waveform",
                                          ndims=(1,)))
         clip = np.asarray(clip, dtype=np.float32)

@@ -12,11 +12,11 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .. import _dsp
 from .._persistence import VersionedPickleMixin
-from .._validation import check_finite, reject_bool
+from .._validation import validate_audio
 
 _AMIN = 1e-10  # power floor of output='db'
 
@@ -190,8 +190,7 @@ default='reflect'
         self : STFTTransformer
             The fitted transformer.
         """
-        reject_bool(X)
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = validate_audio(self, X)
         self.hop_length_, self.win_length_ = _dsp.resolve_lengths(
             self.n_fft, self.hop_length, self.win_length)
         self.window_ = _dsp.window_values(self.window, self.win_length_, self.n_fft)
@@ -234,10 +233,7 @@ default='reflect'
             in the order described in Notes.
         """
         check_is_fitted(self)
-        reject_bool(X)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
-                          ensure_all_finite=False)
-        check_finite(X)
+        X = validate_audio(self, X, reset=False)
         import torch
 
         from .._dsp import _torch as torch_dsp
