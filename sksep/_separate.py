@@ -23,6 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ._defaults import (
+    CHUNK_SECONDS,
+    DEFAULT_MODEL,
+    FIT_SECONDS,
+    MODEL_SAMPLE_RATE,
+    RANDOM_STATE,
+)
 from ._outputs import (
     check_output_dir,
     check_outputs,
@@ -42,7 +49,6 @@ __all__ = ["DEFAULT_MODEL", "METHODS", "Separation", "check_options",
            "room_stft", "separate_file", "separate_recording", "separate_room",
            "transform_chunked", "write_sources"]
 
-DEFAULT_MODEL = "speech8k-2voices"
 METHODS = ("iva", "ica", "mask", "cnn")
 _ROOM_METHODS = ("iva", "ica")
 _MIN_FIT_WINDOWS = 4          # --fit-seconds: at least this many IVA windows
@@ -111,8 +117,8 @@ def separate_room(estimator, data, sr, *, fit_seconds, chunk_seconds):
 
 # -- the options and the model -----------------------------------------------------
 
-def check_options(*, method=None, model=None, n_sources=None, fit_seconds=60.0,
-                  chunk_seconds=30.0, model_sr=8000):
+def check_options(*, method=None, model=None, n_sources=None, fit_seconds=FIT_SECONDS,
+                  chunk_seconds=CHUNK_SECONDS, model_sr=MODEL_SAMPLE_RATE):
     """Refuse options that no recording could take, before any is read."""
     if method is not None and method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)} or None, got "
@@ -172,7 +178,7 @@ def load_model(model, method=None):
     return _MODELS[key]
 
 
-def model_rate(model, model_sr=8000):
+def model_rate(model, model_sr=MODEL_SAMPLE_RATE):
     """The rate ``model`` runs at: its ``sample_rate_``, else ``model_sr``."""
     return int(getattr(model, "sample_rate_", None) or model_sr)
 
@@ -215,7 +221,8 @@ class Separation:
 
 
 def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
-                  fit_seconds=60.0, chunk_seconds=30.0, random_state=0, model_sr=8000,
+                  fit_seconds=FIT_SECONDS, chunk_seconds=CHUNK_SECONDS,
+                  random_state=RANDOM_STATE, model_sr=MODEL_SAMPLE_RATE,
                   room_method="iva", overwrite=False, progress=False, say=None):
     """Separate the recording at ``path``; the outputs are checked, not written.
 

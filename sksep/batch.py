@@ -23,11 +23,16 @@ import csv
 import glob
 import os
 import time
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._defaults import CHUNK_SECONDS, FIT_SECONDS, MODEL_SAMPLE_RATE, RANDOM_STATE
 from ._resume import commit, done_before
+from ._separate import METHODS
+from ._validation import SampleRate
 
 __all__ = ["expand_inputs", "separate_files", "write_results_csv"]
 
@@ -140,8 +145,24 @@ def _separate_one(path, output_dir, options, *, overwrite, threads):
 
 # -- the batch ----------------------------------------------------------------------
 
+_SECONDS = [Interval(Real, 0, None, closed="neither")]
+
+
+@validate_params(
+    {"inputs": "no_validation", "output_dir": [str, os.PathLike],
+     "model": "no_validation",
+     "method": [StrOptions(set(METHODS)), None],
+     "n_sources": [Interval(Integral, 1, None, closed="left"), None],
+     "fit_seconds": _SECONDS, "chunk_seconds": _SECONDS,
+     "random_state": ["random_state"], "model_sr": [SampleRate()],
+     "n_jobs": [Integral, None], "scheduler": "no_validation",
+     "overwrite": ["boolean"], "room_method": [StrOptions({"iva", "ica"})],
+     "threads_per_worker": [Interval(Integral, 1, None, closed="left")],
+     "progress": ["boolean"]},
+    prefer_skip_nested_validation=True)
 def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=None,
-                   fit_seconds=60.0, chunk_seconds=30.0, random_state=0, model_sr=8000,
+                   fit_seconds=FIT_SECONDS, chunk_seconds=CHUNK_SECONDS,
+                   random_state=RANDOM_STATE, model_sr=MODEL_SAMPLE_RATE,
                    n_jobs=1, scheduler=None, overwrite=False, room_method="iva",
                    threads_per_worker=1, progress=False):
     """Separate many audio files, in parallel, resuming where a run stopped.
@@ -248,8 +269,6 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
     from ._outputs import check_output_dir
     from ._separate import check_options
 
-    if room_method not in ("iva", "ica"):
-        raise ValueError(f"room_method must be 'iva' or 'ica', got {room_method!r}.")
     options = dict(method=method, model=model, n_sources=n_sources,
                    fit_seconds=float(fit_seconds), chunk_seconds=float(chunk_seconds),
                    random_state=random_state, model_sr=model_sr,

@@ -289,10 +289,17 @@ CASES = [
     ("expand_inputs-not-a-path", lambda w, f: batch.expand_inputs([w / "mono.wav", 3]),
      T, "got int 3"),
     ("separate_files-room-method", lambda w, f: batch.separate_files(
-        w / "stereo.wav", w / "new", room_method="nmf"), V, "room_method must be"),
+        w / "stereo.wav", w / "new", room_method="nmf"), V,
+     "'room_method' parameter of separate_files must be a str among"),
     ("separate_files-chunk", lambda w, f: batch.separate_files(
         w / "mono.wav", w / "new", chunk_seconds=0), V,
-     "chunk_seconds must be positive"),
+     r"'chunk_seconds' parameter of separate_files must be a float in the range \(0.0, inf\)"),
+    ("separate_files-method", lambda w, f: batch.separate_files(
+        w / "mono.wav", w / "new", method="nmf"), V,
+     "'method' parameter of separate_files must be a str among"),
+    ("separate_files-model-sr", lambda w, f: batch.separate_files(
+        w / "mono.wav", w / "new", model_sr=0), V,
+     "'model_sr' parameter of separate_files must be a positive integer sample rate"),
     ("separate_files-output-is-a-file", lambda w, f: batch.separate_files(
         w / "mono.wav", w / "exists.wav"), NotADirectoryError, "is not a"),
     ("write_results_csv-existing", lambda w, f: batch.write_results_csv(

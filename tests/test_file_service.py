@@ -270,5 +270,6 @@ def test_separate_files_takes_the_options_as_keywords(recordings, tmp_path):
                    "--quiet"])
     assert status == 0
     assert outputs(tmp_path / "lib", "three") == outputs(tmp_path / "cli", "three")
-    with pytest.raises(ValueError, match="fit_seconds must be positive, got 0.0"):
+    with pytest.raises(ValueError, match=r"'fit_seconds' parameter of separate_files "
+                       r"must be a float in the range \(0.0, inf\)\. Got 0 instead"):
         separate_files(recordings / "room.wav", tmp_path / "lib", fit_seconds=0)

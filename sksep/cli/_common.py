@@ -8,6 +8,8 @@ import os
 import re
 from pathlib import Path
 
+from .._defaults import RANDOM_STATE
+
 _AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
 
 
@@ -83,7 +85,7 @@ def _audio_files(folder, what):
 def _force_and_seed(parser):
     parser.add_argument("--force", action="store_true",
                         help="overwrite existing outputs (otherwise never touched)")
-    parser.add_argument("--random-state", type=int, default=0,
+    parser.add_argument("--random-state", type=int, default=RANDOM_STATE,
                         help="seed of every random choice (default: %(default)s)")
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._defaults import DEFAULT_MODEL, DEFAULT_SAMPLE_RATE
 from .._separate import (
-    DEFAULT_MODEL,
     check_output_dir,
     check_outputs,
     load_model,
@@ -124,7 +124,7 @@ def cmd_demo(args):
     return 0
 
 
-def _room_scene(seed, sr=8000, rt60=0.3):
+def _room_scene(seed, sr=DEFAULT_SAMPLE_RATE, rt60=0.3):
     """A woman and a man in a simulated room, 2 microphones 5 cm apart:
     SI-SDR of each voice's image at microphone 0 before and after IVA (and
     FastICA, whose instantaneous model does not fit a room).

@@ -10,7 +10,8 @@ from ._common import (
     _force_and_seed,
     _plural,
 )
-from .._separate import DEFAULT_MODEL, check_options, default_model
+from .._defaults import CHUNK_SECONDS, DEFAULT_MODEL, FIT_SECONDS, MODEL_SAMPLE_RATE
+from .._separate import check_options, default_model
 
 
 def cmd_separate(args):
@@ -154,7 +155,7 @@ def add_parser(sub):
     p.add_argument("--n-sources", type=int, default=None,
                    help="sources to recover (IVA/ICA: at most the channels; "
                    "default: as many as channels)")
-    p.add_argument("--fit-seconds", type=float, default=60.0,
+    p.add_argument("--fit-seconds", type=float, default=FIT_SECONDS,
                    help="IVA learns its filters from at most this much of the "
                    "recording (its middle), then separates all of it "
                    "(default: %(default)s)")
@@ -162,10 +163,10 @@ def add_parser(sub):
                    help=f"model file from 'sksep train' or a shipped model name "
                    f"('sksep models'; default: {DEFAULT_MODEL}, or "
                    f"{DEFAULT_MODEL}-cnn with --method cnn)")
-    p.add_argument("--model-sr", type=int, default=8000,
+    p.add_argument("--model-sr", type=int, default=MODEL_SAMPLE_RATE,
                    help="sample rate of a --model trained outside 'sksep train' "
                    "(default: %(default)s)")
-    p.add_argument("--chunk-seconds", type=float, default=30.0,
+    p.add_argument("--chunk-seconds", type=float, default=CHUNK_SECONDS,
                    help="process long files in chunks of this length (default: "
                    "%(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

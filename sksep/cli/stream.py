@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from .._defaults import FORGETTING, MODEL_SAMPLE_RATE, STREAM_MODEL, WARM_START_SECONDS
 from .._separate import (
     load_model,
     model_rate,
@@ -23,8 +24,6 @@ from .._separate import (
     write_sources,
 )
 from ._common import CommandError
-
-STREAM_MODEL = "speech8k-2voices-causal-16ms"
 
 
 def cmd_stream(args):
@@ -182,12 +181,12 @@ def add_parser(sub):
     p.add_argument("--model", default=None,
                    help="causal model file or shipped name (mono files; default: "
                    f"{STREAM_MODEL})")
-    p.add_argument("--model-sr", type=int, default=8000,
+    p.add_argument("--model-sr", type=int, default=MODEL_SAMPLE_RATE,
                    help="sample rate (Hz) of a --model file that does not record "
                         "the rate it was trained at")
-    p.add_argument("--forgetting", type=float, default=0.97,
+    p.add_argument("--forgetting", type=float, default=FORGETTING,
                    help="online IVA: weight of the past per STFT frame")
-    p.add_argument("--warm-start", type=float, default=2.0,
+    p.add_argument("--warm-start", type=float, default=WARM_START_SECONDS,
                    help="online IVA: seconds passed through from the reference "
                         "microphone, then separated offline once to start from")
     p.add_argument("--force", action="store_true",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._dsp import DEFAULT_SAMPLE_RATE, SPEECH_8K
+from .._defaults import DEFAULT_SAMPLE_RATE, TRAIN
+from .._dsp import SPEECH_8K
 from ._common import (
     CommandError,
     _StripAnsi,
@@ -196,7 +197,7 @@ def add_parser(sub):
     p.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     p.add_argument("--method", choices=["mask", "cnn"], default="mask",
                    help="mask: MaskEstimator (BLSTM); cnn: CNNAutoencoderSeparator")
-    p.add_argument("--n-sources", type=int, default=2,
+    p.add_argument("--n-sources", type=int, default=TRAIN["n_sources"],
                    help="voices per training mixture (and outputs)")
     p.add_argument("--class-fixed", action="store_true",
                    help="one output per sub-folder (class), for example speech/ and "
@@ -213,13 +214,14 @@ def add_parser(sub):
                    help="most epochs to train (at least 1)")
     p.add_argument("--patience", type=int, default=10,
                    help="epochs without validation improvement before stopping")
-    p.add_argument("--batch-size", type=int, default=16, help="mixtures per step")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--batch-size", type=int, default=TRAIN["batch_size"],
+                   help="mixtures per step")
+    p.add_argument("--lr", type=float, default=TRAIN["lr"], help="Adam learning rate")
     p.add_argument("--n-fft", type=int, default=SPEECH_8K["n_fft"],
                    help="STFT window in samples (hop: a quarter of it)")
-    p.add_argument("--hidden-size", type=int, default=128,
+    p.add_argument("--hidden-size", type=int, default=TRAIN["hidden_size"],
                    help="LSTM units per direction (mask method)")
-    p.add_argument("--valid-fraction", type=float, default=0.1,
+    p.add_argument("--valid-fraction", type=float, default=TRAIN["valid_fraction"],
                    help="fraction of recordings held out for early stopping")
     p.add_argument("--label-regex", default=None,
                    help="regular expression whose first group is the speaker in a "

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .. import _dsp
+from .._defaults import FORGETTING, WARM_START_SECONDS
 from .._dsp import _torch as torch_dsp
 from .._persistence import VersionedPickleMixin
 from .._validation import reject_bool, validate_audio
@@ -417,8 +418,8 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
             return _waveform(self.stft_, self.mixing_ @ (spec / safe), X.shape[0],
                              X.dtype)
 
-    def streamer(self, n_channels=None, *, forgetting=0.97, warm_start=2.0,
-                 sample_rate=None):
+    def streamer(self, n_channels=None, *, forgetting=FORGETTING,
+                 warm_start=WARM_START_SECONDS, sample_rate=None):
         """Online AuxIVA, block by block (Taniguchi et al., 2014).
 
         The demixing matrices are updated at every STFT frame from
