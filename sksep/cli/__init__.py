@@ -1,7 +1,11 @@
 """The ``sksep`` command: demo, separate, stream, train, evaluate, models, export.
 
-One module per subcommand; what they share (output checks, writes, error
-messages in the command line's terms) is in ``_common``.
+One module per subcommand. Separating a recording, naming its outputs,
+checking them for overwrites and writing them belong to the file service
+(``sksep._separate``, ``sksep._outputs``), which :mod:`sksep.batch` calls
+too; ``_common`` holds what only the commands share (errors, help format,
+options, library errors said in the command line's terms); the options'
+defaults come from ``sksep._defaults``.
 
 Run ``sksep --help`` or ``sksep COMMAND --help``. Errors caused by the input
 (a missing file, a mono file given to ICA, an output that exists, ...) print
