@@ -42,8 +42,8 @@ def default_stft(sample_rate=None):
     """The STFT that :class:`IVASeparator` uses when ``stft=None``.
 
     The room preset of :mod:`sksep._dsp`: windows of 256 ms rounded to the
-    nearest power of two samples (2048 at 8 kHz, 4096 at 16 kHz, 8192 at
-    44.1 kHz), hop a quarter window; the command line's default too.
+    nearest power of two samples (2048 at 8 kHz), hop a quarter window; the
+    command line's default too.
 
     Parameters
     ----------
@@ -96,49 +96,36 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                    TransformerMixin, BaseEstimator):
     """Separate voices recorded by several microphones in a reverberant room.
 
-    Frequency-domain blind source separation: the recording's STFT is
-    whitened per frequency, one demixing matrix per frequency is estimated
-    by independent vector analysis with auxiliary-function updates (AuxIVA;
-    with ``source_model='nmf'``, ILRMA), or by complex FastICA per frequency
-    with permutation alignment (``algorithm='fdica'``), and every output is
-    projected back to the reference microphone, so each separated voice has
-    the loudness and colour it has there (the outputs sum to that microphone
-    when every source is kept). Unlike :class:`FastICASeparator`, which
-    models an instantaneous mixture, this handles the delays and echoes of
-    a real room.
+    One demixing matrix per frequency of the recording's whitened STFT, by
+    independent vector analysis (AuxIVA; ILRMA with ``source_model='nmf'``)
+    or by FastICA per frequency (``algorithm='fdica'``); every output is
+    projected back to the reference microphone. Unlike
+    :class:`FastICASeparator`, this handles a room's delays and echoes
+    (the user guide's page on rooms explains how).
 
     Parameters
     ----------
     n_components : int, default=None
         Sources to separate, at most the number of microphones; None
-        separates as many as there are microphones. Fewer sources than
-        microphones (the usual case with an array) keeps the principal
-        subspace of each frequency.
+        separates as many as there are microphones (fewer: each
+        frequency's principal subspace is kept).
     stft : STFTTransformer, default=None
-        Time-frequency front end; None uses windows of about 256 ms at
-        ``sample_rate`` (``default_stft(sample_rate)``: the nearest power of
-        two samples, 4096 at 16 kHz, 8192 at 44.1 kHz; hop a quarter
-        window), the command line's default too. A window should be longer
-        than most of the room's reverberation, but longer windows leave
-        fewer frames to learn from (use a few seconds of audio at least).
-        Tunable as ``stft__n_fft``.
+        Time-frequency front end; None uses ``default_stft(sample_rate)``
+        (about 256 ms, hop a quarter window), the command line's default
+        too. Tunable as ``stft__n_fft``; the user guide's page on rooms
+        says how to choose it.
     sample_rate : float, default=None
-        Sampling rate of the recordings in Hz, which scales the default
-        window to 256 ms and gives the streamer's ``latency_ms_``. None
-        assumes 8 kHz (a 2048-sample window, the default before this
-        parameter existed): give the rate of recordings at other rates, or
-        the window is too short at 44.1 kHz (46 ms) and separation suffers.
-        Ignored for the window when ``stft`` is given.
+        Sampling rate of the recordings in Hz: scales the default window to
+        256 ms (not a given ``stft``) and gives the streamer's
+        ``latency_ms_``. None assumes 8 kHz: give the rate of other ones.
     algorithm : {'iva', 'fdica'}, default='iva'
         Independent vector analysis (frequencies tied by the source model;
-        no permutation problem), or FastICA per frequency followed by the
-        alignment of permutations by the correlation of activity envelopes
-        (the classic baseline; it fails where the alignment does).
+        no permutation problem), or FastICA per frequency with permutations
+        aligned by the correlation of activity envelopes.
     source_model : {'laplace', 'gauss', 'nmf'}, default='gauss'
         IVA's source model: spherical Laplace (AuxIVA, Ono 2011),
         time-varying Gaussian (Ono 2012), or a low-rank NMF variance (ILRMA,
-        Kitamura et al. 2016); the Gaussian model is the most reliable on
-        speech in simulated rooms (see the benchmarks).
+        Kitamura et al. 2016); the user guide's page on rooms compares them.
     update : {'ip', 'iss'}, default='ip'
         Iterative projection (closed-form rows) or iterative source
         steering (rank-1 updates of the outputs, no matrix inversion;
@@ -147,16 +134,12 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         Most iterations of the updates. A ConvergenceWarning is raised when
         they end before ``tol`` is reached.
     tol : float, default=1e-5
-        Convergence threshold: the iterations stop when one changes the
-        demixing matrices by less than ``tol``, measured as the mean over
-        frequencies and sources of ``1 - |cos a|``, ``a`` the angle between
-        a demixing row before and after the iteration (scale and phase,
-        which projection back undoes, do not count; 1e-5 is a mean turn of
-        about a quarter of a degree). AuxIVA on speech in a moderately
-        reverberant room typically reaches it in 10-30 iterations; FDICA,
-        from a random start, needs more (``max_iter=100`` and ``tol=1e-6``
-        separate better), and ILRMA's NMF keeps adapting for longer.
-        ``tol=0`` runs exactly ``max_iter`` iterations, without a warning.
+        Convergence threshold: the iterations stop when one turns the
+        demixing rows by less than ``tol`` (the mean over frequencies and
+        sources of ``1 - |cos a|``, ``a`` a row's angle before and after;
+        scale and phase do not count; 1e-5 is about a quarter of a degree).
+        ``tol=0`` runs exactly ``max_iter`` iterations, without a warning;
+        the user guide's page on rooms says how many each algorithm needs.
     n_basis : int, default=2
         NMF bases per source (``source_model='nmf'``).
     ref_channel : int, default=0
@@ -166,12 +149,10 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         identity and is deterministic).
     precision : {'double', 'single'}, default='double'
         Arithmetic of the iterations: complex128, or complex64 (faster;
-        whitening, projection back and the outputs stay in double). If the
-        single-precision updates go singular (the Gaussian model on a
-        near-empty band can), they are run again in double, with a
-        RuntimeWarning. Frequencies 100 dB or more below the loudest (an
-        empty band) are left out of the iterations in both and keep their
-        whitening only.
+        whitening, projection back and the outputs stay in double), run
+        again in double with a RuntimeWarning if it goes singular (a
+        near-empty band can). Frequencies 100 dB or more below the loudest
+        are left out of the iterations and keep their whitening only.
 
     Attributes
     ----------
@@ -200,13 +181,11 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
     Notes
     -----
     Output order is deterministic: loudest first, by the power of each
-    output at the reference microphone. A model fitted on one recording
-    transforms another one from the same room and positions.
+    output at the reference microphone.
 
     ``fit``, ``transform`` and ``inverse_transform`` limit BLAS to one
     thread while they run: their many small batched products (one per
-    frequency) are slower with thread start-ups than without (measured:
-    about twice as slow with two threads on an 8 s room at 16 kHz).
+    frequency) are slower with thread start-ups than without.
 
     References
     ----------
@@ -400,8 +379,7 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
             Each source's contribution at every microphone, summed. Exact at
             the reference microphone; at the others the estimated transfer
             functions act on the STFT of the resynthesised outputs, which
-            differs slightly from their own (about -20 dB of error on a
-            reverberant room).
+            differs slightly from their own (see the user guide's page on rooms).
         """
         check_is_fitted(self)
         reject_bool(X)
@@ -424,12 +402,12 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
 
         The demixing matrices are updated at every STFT frame from
         covariances that forget the past exponentially, so the separation
-        converges within seconds and follows a changing scene. A fitted
-        estimator starts from its fitted filters (square case: as many
-        sources as microphones); an unfitted one from the identity, with
-        ``n_channels`` microphones. Uses ``stft`` (or the default window at
-        ``sample_rate``), ``source_model`` ('laplace' or 'gauss'),
-        ``ref_channel`` and projection back at every frame.
+        follows a changing scene (how fast: the user guide's page on
+        latency). A fitted estimator starts from its fitted filters (as
+        many sources as microphones); an unfitted one from the identity,
+        with ``n_channels`` microphones. Uses ``stft`` (or the default
+        window at ``sample_rate``), ``source_model`` ('laplace' or
+        'gauss'), ``ref_channel`` and projection back at every frame.
 
         Parameters
         ----------
@@ -441,14 +419,11 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         warm_start : float or None, default=2.0
             An unfitted start only: for this many seconds every output is
             the reference microphone divided by the number of outputs (they
-            sum to it, as the separated outputs do: never worse than the
-            microphone); once they have arrived, offline AuxIVA runs on them
-            once (a compute burst of one block) and the online updates
-            continue from its demixing matrices and weighted covariances.
-            The stream's ``converged_at_`` says when, in seconds of input.
-            0 or None: online from the identity at once, the covariances a
-            running mean until ``forgetting`` takes over (poor for several
-            seconds in reverberant rooms).
+            sum to it: never worse than the microphone); then offline AuxIVA
+            runs once on them (a compute burst of one block) and the online
+            updates continue from its demixing matrices and weighted
+            covariances. 0 or None: online from the identity at once, the
+            covariances a running mean until ``forgetting`` takes over.
         sample_rate : float, default=None
             For ``latency_ms_``; None uses the estimator's ``sample_rate``.
 
