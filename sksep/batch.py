@@ -283,12 +283,15 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
     for p in paths:
         stems.setdefault(p.stem, []).append(p)
     task = delayed(_separate_one)
+    # workers get absolute paths: a reused worker process may sit in another
+    # working directory than the caller (os.chdir between calls)
+    abs_out = output_dir.resolve()
     jobs = []
     for p in paths:
         if len(stems[p.stem]) > 1:
             jobs.append(None)     # reported below: outputs would collide
         else:
-            jobs.append(task(p, output_dir, options, overwrite=overwrite,
+            jobs.append(task(p.resolve(), abs_out, options, overwrite=overwrite,
                              threads=int(threads_per_worker)))
     runnable = [j for j in jobs if j is not None]
     bar = None
@@ -316,8 +319,21 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
                         "error": f"another input is also named '{p.stem}': outputs "
                                  "would collide; rename one or separate them apart"})
         else:
-            out.append(next(it))
+            out.append(_as_given(next(it), p, output_dir, abs_out))
     return out
+
+
+def _as_given(row, path, output_dir, abs_out):
+    """A worker's result row with the input and outputs named as the caller
+    gave them (relative stays relative)."""
+    def shown(o):
+        o = Path(o)
+        return str(output_dir / o.relative_to(abs_out)) if o.is_relative_to(abs_out) else str(o)
+
+    outputs = [shown(o) for o in row["outputs"].split(";") if o]
+    error = str(row.get("error", "")).replace(str(path.resolve()), str(path)).replace(
+        str(abs_out), str(output_dir))
+    return {**row, "input": str(path), "outputs": ";".join(outputs), "error": error}
 
 
 def _run_on_dask(jobs, scheduler, bar):
