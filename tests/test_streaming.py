@@ -38,7 +38,8 @@ def _stream(sep, x, sizes):
 
 
 @pytest.mark.parametrize("model", ["speech8k-2voices-causal-8ms",
-                                   "speech8k-2voices-causal-16ms", "lstm"])
+                                   "speech8k-2voices-causal-16ms",
+                                   "speech8k-speech-noise-causal-16ms", "lstm"])
 def test_stream_equals_offline_causal_output_shifted_by_the_latency(
         model, mixture, tiny_lstm):
     sep = tiny_lstm if model == "lstm" else load(model)
