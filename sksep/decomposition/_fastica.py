@@ -23,159 +23,6 @@ from . import _core
 _AUTO_WARMUP = 32_768  # samples of the warm-up stage when n_warmup_samples="auto"
 
 
-_CONTROLLER = None
-
-
-def _single_threaded_blas():
-    """Limit BLAS to one thread: the fixed-point iteration runs thousands of
-    cache-sized products for which thread start-up costs more than a second
-    thread gains (measured: twice as slow with 2 threads on 60 s problems)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def _moments(X, *, center):
-    """Channel means and covariance of ``X`` (n, c), returned in float64.
-
-    Two BLAS products over the data (``1^T X`` and ``X^T X``) and no centred
-    copy. When a channel's mean is large against its spread, the shortcut
-    ``E[x x^T] - m m^T`` would cancel most of the precision, so the
-    covariance is then recomputed from centred data. With ``center=False``
-    the mean is taken as zero and the covariance is the second moment.
-    """
-    n, c = X.shape
-    second = (X.T @ X).astype(np.float64) / n
-    if not center:
-        return np.zeros(c), second
-    mean = (np.ones(n, dtype=X.dtype) @ X).astype(np.float64) / n
-    cov = second - np.outer(mean, mean)
-    if np.any(mean**2 > 1e2 * np.abs(np.diag(cov))):
-        Xc = X - mean.astype(X.dtype)
-        cov = (Xc.T @ Xc).astype(np.float64) / n
-    return mean, cov
-
-
-def _project(X, mean, M):
-    """``M @ (X - mean).T`` of shape ``(k, n)``, without a centred copy.
-
-    One BLAS product writing the ``(k, n)`` layout of the fixed-point
-    iterations; callers that want ``(n, k)`` take the transposed view, which
-    is several times faster for a few channels than writing ``(n, k)``.
-    """
-    M = M.astype(X.dtype)
-    Y = M @ X.T
-    Y -= (M @ mean.astype(X.dtype))[:, None]
-    return Y
-
-
-def _blocked_r_factor(X, mean, block=1 << 16):
-    """R factor (c, c) of the centred ``X`` in float64, one block at a time.
-
-    Tall-skinny QR: the R of ``[R_prev; next block]`` is the R of all rows
-    so far, so memory stays at one block (about 1.5 MB for 3 channels)
-    instead of a float64 centred copy of the whole recording and LAPACK's
-    Fortran-order copy of it (8x the float32 input).
-    """
-    r = np.zeros((0, X.shape[1]))
-    for start in range(0, X.shape[0], block):
-        rows = np.asarray(X[start:start + block], dtype=np.float64) - mean
-        r = np.linalg.qr(np.vstack([r, rows]), mode="r")
-    return r
-
-
-def _whitening(X, mean, cov, n_components, solver):
-    """Whitening matrix ``K`` (k, c): ``Xc @ K.T`` has identity covariance.
-
-    Raises a ValueError naming the problem when the channels do not span
-    ``n_components`` dimensions (a silent channel, two identical microphones).
-    """
-    n_channels, dtype = cov.shape[0], X.dtype
-    variances = np.diag(cov)
-    # Rounding of the mean leaves a constant channel a variance of the order
-    # of (eps * |mean|)^2, not exactly 0.
-    floor = (100 * np.finfo(dtype).eps) ** 2 * (np.max(variances) + mean**2)
-    silent = np.flatnonzero(variances <= floor)
-    if silent.size:
-        raise ValueError(
-            f"Channel(s) {silent.tolist()} of X are constant (silent): a silent "
-            "microphone carries no information about the sources. Remove "
-            "those columns before fitting."
-        )
-    if solver == "eigh":
-        d, u = linalg.eigh(cov)
-        d, u = d[::-1], u[:, ::-1]
-    else:  # "svd": QR then SVD of the small R factor, stable as an SVD of X
-        r = _blocked_r_factor(X, mean)
-        _, s, vt = linalg.svd(r, full_matrices=False)
-        d, u = s**2 / X.shape[0], vt.T
-    rank_tol = d[0] * n_channels * np.finfo(dtype).eps * 10
-    rank = int(np.sum(d > rank_tol))
-    if rank < n_components:
-        raise ValueError(
-            f"The {n_channels} channels of X are linearly dependent: they span "
-            f"only {rank} dimension(s) (relative covariance eigenvalues "
-            f"{np.round(d / d[0], 12).tolist()}), so {n_components} sources "
-            "cannot be separated. Two microphones recording the same signal do "
-            f"this; set n_components <= {rank} or drop redundant channels."
-        )
-    u = u * np.sign(u[0] + (u[0] == 0))  # deterministic eigenvector signs
-    return (u / np.sqrt(d)).T[:n_components]
-
-
-def _fixed_point(X1, w_init, g, *, algorithm, tol, max_iter, n_warmup):
-    """Run FastICA on whitened ``X1`` (k, n): first on a strided subsample of
-    ``n_warmup`` samples when that is much smaller than ``n``, then on all
-    samples from where the warm-up stopped.
-
-    Returns ``(W, n_iter, converged)``; ``n_iter`` counts both stages and
-    ``converged`` is that of the full-data stage. After a warm-up the
-    full-data stage takes at least two steps: its first step only moves the
-    subsample's fixed point to the full data's and is small enough to pass
-    ``tol`` at once, so a second step is what gives the same precision as
-    iterating on all samples from the start.
-    """
-    n = X1.shape[1]
-    stages = [X1]
-    if n_warmup is not None and n >= 4 * n_warmup:
-        stages.insert(0, np.ascontiguousarray(X1[:, :: n // n_warmup]))
-    n_iter, converged = 0, True
-    min_iter = [1] * (len(stages) - 1) + [min(len(stages), max_iter)]
-    if algorithm == "parallel":
-        W = w_init
-        for X, least in zip(stages, min_iter):
-            W, it, converged = _core.ica_parallel(X, W, g, tol=tol,
-                                                  max_iter=max_iter, min_iter=least)
-            n_iter += it
-        return W, n_iter, converged
-    W = np.zeros(w_init.shape)
-    for j in range(w_init.shape[0]):
-        w, its = w_init[j], 0
-        for X, least in zip(stages, min_iter):
-            w, it, conv = _core.ica_deflation_one(
-                X, w, W[:j], g, tol=tol, max_iter=max_iter, min_iter=least
-            )
-            its += it
-        W[j] = w
-        n_iter, converged = max(n_iter, its), converged and conv
-    return W, n_iter, converged
-
-
-def _canonical_order(components, mixing, source_var):
-    """Order sources by decreasing energy in the recording and fix signs so
-    that each source enters the microphone it dominates with a positive gain.
-    """
-    energy = source_var * np.sum(mixing**2, axis=0)
-    order = np.argsort(-energy, kind="stable")
-    mixing = mixing[:, order]
-    sign = np.sign(mixing[np.argmax(np.abs(mixing), axis=0), np.arange(len(order))])
-    sign[sign == 0] = 1
-    return components[order] * sign[:, None], mixing * sign
-
-
 class FastICASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
                        TransformerMixin, BaseEstimator):
     """Separate an instantaneous multi-microphone mixture with FastICA.
@@ -433,18 +280,18 @@ default='unit-variance'
         g = _core.make_contrast(self.fun, self.fun_args)
         w_init = self._initial_unmixing(k)
 
-        mean, cov = _moments(X, center=bool(self.whiten))
+        mean, cov = _core._moments(X, center=bool(self.whiten))
         if self.whiten:
-            K = _whitening(X, mean, cov, k, self.whiten_solver)
+            K = _core._whitening(X, mean, cov, k, self.whiten_solver)
         else:
             K = np.eye(n_channels)
-        X1 = _project(X, mean, K).astype(np.float32, copy=False)
+        X1 = _core._project(X, mean, K).astype(np.float32, copy=False)
 
         n_warmup = _AUTO_WARMUP if self.n_warmup_samples == "auto" else (
             self.n_warmup_samples
         )
-        with _single_threaded_blas():
-            W, self.n_iter_, converged = _fixed_point(
+        with _core._single_threaded_blas():
+            W, self.n_iter_, converged = _core._fixed_point(
                 X1, w_init, g, algorithm=self.algorithm, tol=self.tol,
                 max_iter=self.max_iter, n_warmup=n_warmup,
             )
@@ -459,7 +306,7 @@ default='unit-variance'
         if self.whiten:
             self.whitening_ = K.astype(X.dtype)
         if compute_sources:
-            return _project(X, self.mean_, self.components_).T
+            return _core._project(X, self.mean_, self.components_).T
         return None
 
     def _set_matrices(self, components, cov, mean):
@@ -469,7 +316,7 @@ default='unit-variance'
             components = components / np.sqrt(source_var)[:, None]
             source_var = np.ones_like(source_var)
         mixing = linalg.pinv(components)
-        components, mixing = _canonical_order(components, mixing, source_var)
+        components, mixing = _core._canonical_order(components, mixing, source_var)
         if self.ref_channel is not None:
             gain = mixing[self.ref_channel].copy()
             weak = np.abs(gain) < 1e-6 * np.max(np.abs(mixing), axis=0)
@@ -542,7 +389,7 @@ default='unit-variance'
         """
         check_is_fitted(self)
         X = validate_audio(self, X, reset=False)
-        return _project(X, self.mean_, self.components_).T
+        return _core._project(X, self.mean_, self.components_).T
 
     def inverse_transform(self, X):
         """Mix sources back into the microphone channels.

@@ -26,7 +26,7 @@ from .._defaults import FORGETTING, WARM_START_SECONDS
 from .._dsp import _torch as torch_dsp
 from .._persistence import VersionedPickleMixin
 from .._validation import reject_bool, validate_audio
-from ._fastica import _single_threaded_blas
+from ._core import _single_threaded_blas
 from ._iva_core import (
     _EPS,
     _live_frequencies,
