@@ -182,6 +182,7 @@ def test_figures_per_corpus_and_snr_reach_the_registry_and_nothing_else(
                         "(LibriSpeech in noise, 0 dB SNR)")
     shipped = {line.split()[0]: line.split("  ") for line in
                models_table(list_models()).splitlines()[2:]}
+    shipped.pop(NAME, None)
     assert {k: [c.strip() for c in v if c.strip()] for k, v in rows.items()} == {
         k: [c.strip() for c in v if c.strip()] for k, v in shipped.items()}
 
