@@ -90,11 +90,12 @@ def list_models():
     >>> sorted(list_models())  # doctest: +NORMALIZE_WHITESPACE
     ['fsdd-2speakers', 'fsdd-2speakers-cnn', 'speech8k-2voices',
      'speech8k-2voices-causal-16ms', 'speech8k-2voices-causal-32ms',
-     'speech8k-2voices-causal-8ms', 'speech8k-2voices-cnn']
+     'speech8k-2voices-causal-8ms', 'speech8k-2voices-cnn', 'speech8k-speech-noise',
+     'speech8k-speech-noise-causal-16ms', 'speech8k-speech-noise-cnn']
     >>> list_models()["speech8k-2voices"]["sample_rate"]
     8000
     >>> print(repr(list_models()).splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
-    name                          separates                          rate   latency  test SI-SDRi                   license
+    name                               separates                          rate   latency  test SI-SDRi                              license
     """
     return ModelRegistry(_registry())
 
