@@ -18,8 +18,8 @@ NOISE8K = Path(os.environ.get("SKSEP_NOISE8K",
 SR = 8000
 # SI-SDR improvement floors of the speech output at 0 dB SNR on the shipped
 # demo voices (LibriSpeech test readers) in noise8k test noise; about 1.5 dB
-# under what each model measured here when it was shipped (9.3, 5.6 and
-# 5.1 dB; at 10 dB SNR 7.0, 3.1 and 3.0 dB)
+# under what each model measured here when it was shipped (9.1, 5.6 and
+# 5.1 dB; at 10 dB SNR 6.5, 3.1 and 3.0 dB)
 NOISE_FLOORS = {"speech8k-speech-noise": 7.8, "speech8k-speech-noise-causal-16ms": 4.1,
                 "speech8k-speech-noise-cnn": 3.6}
 NAMES = sorted(n for n, e in list_models().items() if "speech" in e.get("classes", []))
