@@ -1,4 +1,6 @@
+import csv
 import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -96,3 +98,20 @@ def speech8k_home():
             "folder holding files.csv)."
         )
     return SPEECH8K
+
+
+def load_script(path):
+    """A script of benchmarks/ (not a package) imported as a module."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_index(folder, rows):
+    """A miniature corpus's files.csv: one row per file, columns in the
+    first row's order."""
+    with open(Path(folder) / "files.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

@@ -4,8 +4,6 @@ models.json per corpus and SNR without disturbing anything else there, and
 ``sksep models`` shows a speech-vs-noise model by its LibriSpeech 0 dB
 figure."""
 
-import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from sksep.datasets import load_speech_demo
 from sksep.pretrained import list_models, save
 from sksep.pretrained._table import models_table
 
-from conftest import require
+from conftest import load_script, require, write_index
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_noise.py"
 REGISTRY = SCRIPT.parents[1] / "sksep" / "pretrained" / "data" / "models.json"
@@ -28,17 +26,7 @@ NAME = "speech8k-speech-noise"
 
 @pytest.fixture(scope="module")
 def bn():
-    spec = importlib.util.spec_from_file_location("bench_noise", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _index(folder, rows):
-    with open(folder / "files.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    return load_script(SCRIPT)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +45,7 @@ def data(tmp_path_factory):
         sf.write(root / "speech8k" / path, demo.waveforms[i][:5 * SR], SR)
         rows.append({"path": path, "speaker": spk, "sex": demo.sex[i], "age": "30",
                      "corpus": corpus, "seconds": "5.0", "split": "test"})
-    _index(root / "speech8k", rows)
+    write_index(root / "speech8k", rows)
     rows = []
     (root / "noise8k" / "test").mkdir(parents=True)
     for source, category, speechlike in [("esc50", "rain", "0"),
@@ -69,7 +57,7 @@ def data(tmp_path_factory):
         rows.append({"path": path, "source": source, "category": category,
                      "split": "test", "license": "CC0", "attribution": "test noise",
                      "speechlike": speechlike})
-    _index(root / "noise8k", rows)
+    write_index(root / "noise8k", rows)
     return root
 
 

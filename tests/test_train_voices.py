@@ -3,8 +3,6 @@ single-microphone model: a run cut in two and resumed from its checkpoint
 ends exactly where an uninterrupted run does, and its mixtures are
 reproducible."""
 
-import csv
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +13,15 @@ import torch
 from sksep import MaskEstimator, STFTTransformer
 from sksep.pretrained import load, save
 
+from conftest import load_script, write_index
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_voices.py"
 SR = 8000
 
 
 @pytest.fixture(scope="module")
 def tv():
-    spec = importlib.util.spec_from_file_location("train_voices", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _voice(rng, f0, seconds):
@@ -48,11 +45,11 @@ def data(tmp_path_factory):
         sf.write(root / "speech8k" / path, _voice(rng, 90 + 30 * i, 3.0), SR)
         rows.append({"path": path, "speaker": spk, "sex": "FM"[i % 2], "age": "30",
                      "corpus": corpus, "seconds": "3.0", "split": split})
-    _index(root / "speech8k", rows)
+    write_index(root / "speech8k", rows)
     (root / "voices8k-extra" / "x").mkdir(parents=True)
     sf.write(root / "voices8k-extra" / "x" / "a.flac", _voice(rng, 330, 2.0), SR)
     sf.write(root / "voices8k-extra" / "x" / "b.flac", _voice(rng, 150, 1.0), SR)
-    _index(root / "voices8k-extra", [
+    write_index(root / "voices8k-extra", [
         {"path": "x/a.flac", "speaker": "lj", "sex": "F"},
         {"path": "x/b.flac", "speaker": "pv00001", "sex": ""}])
     rows = []
@@ -63,15 +60,8 @@ def data(tmp_path_factory):
         rows.append({"path": f"{split}/n.flac", "source": "esc50", "category": "rain",
                      "split": split, "license": "CC0", "attribution": "test noise",
                      "speechlike": "0"})
-    _index(root / "noise8k", rows)
+    write_index(root / "noise8k", rows)
     return root
-
-
-def _index(folder, rows):
-    with open(folder / "files.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 @pytest.fixture(scope="module")
