@@ -19,7 +19,8 @@ reference microphone's images) from 5 s on and in 2 s windows 5-7 ... 17-19
 s, the offline ``IVASeparator`` fitted on the whole 20 s scored the same
 way, the stream's ``converged_at_``, and per-block compute times (median,
 99th percentile and worst, wall-clock and process CPU, ms) against the
-block duration. With ``--table``, a Markdown table of the rows follows.
+block duration, their sums and real-time factors (sum / 20 s). With
+``--table``, a Markdown table of the rows follows.
 """
 import argparse
 import json
@@ -134,7 +135,10 @@ def main():
                                  "block_ms": BLOCK_MS,
                                  "block_wall_ms": ms(wall),
                                  "block_cpu_ms": ms(cpu),
-                                 "cpu_s": round(float(cpu.sum()), 2)})
+                                 "cpu_s": round(float(cpu.sum()), 2),
+                                 "wall_s": round(float(wall.sum()), 2),
+                                 "rtf_cpu": round(float(cpu.sum()) / DUR, 3),
+                                 "rtf_wall": round(float(wall.sum()) / DUR, 3)})
                     print(json.dumps(rows[-1]), flush=True)
     if a.table:
         table(rows)

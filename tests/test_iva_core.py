@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sksep.decomposition import _iva_core as core
+from sksep.decomposition import _iva_online as mod
 from sksep.decomposition._iva_online import _OnlineAuxIVA
 
 F, M, T = 5, 3, 400
@@ -110,3 +111,93 @@ def test_fdica_aligns_the_permutations_across_frequencies():
     perm, leak = _permutations(W @ P @ A)
     assert leak < 0.2 and np.all(perm == perm[0])
     assert info["n_iter"] <= 200
+
+
+# -- the closed forms of online AuxIVA for 2 and 3 microphones ---------------------
+
+def _lapack_twin(state):
+    """A copy of an online state that takes the LAPACK path (the code the
+    closed forms replace): the same W and V, canonical layout."""
+    twin = _OnlineAuxIVA(state.W.shape[0], state.W.shape[1], state.forgetting,
+                         state.model, state.ref, W0=state.W.copy())
+    twin._small = False
+    twin.V = np.array(state.V)
+    return twin
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_solve_unit_is_numpys_solve(m):
+    # well-conditioned random complex batches, every right-hand side e_k,
+    # frequencies laid out last; one band with a zero leading entry needs
+    # the row exchange
+    rng = np.random.default_rng(10 + m)
+    A = np.eye(m) + 0.4 * _complex(rng, 200, m, m)
+    A[0] = np.roll(np.eye(m), 1, axis=0)
+    for k in range(m):
+        expected = np.linalg.solve(A, np.broadcast_to(np.eye(m)[:, k, None], (200, m, 1)))
+        got = mod._solve_unit(np.ascontiguousarray(A.transpose(1, 2, 0)), k).T
+        np.testing.assert_allclose(got, expected[..., 0], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_inverse_row_is_numpys_inverse(m):
+    rng = np.random.default_rng(20 + m)
+    W = np.eye(m) + 0.4 * _complex(rng, 200, m, m)
+    for r in range(m):
+        gain, det = mod._inverse_row(np.ascontiguousarray(W.transpose(1, 2, 0)), r)
+        np.testing.assert_allclose(gain.T, np.linalg.inv(W)[:, r, :], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(det, np.linalg.det(W), rtol=1e-12)
+
+
+@pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.parametrize("model", ["laplace", "gauss"])
+def test_online_closed_forms_give_the_lapack_path_frame_by_frame(m, model):
+    # many frames of updates and projections back from the same state:
+    # outputs and rows equal to the LAPACK path's within rounding
+    rng = np.random.default_rng(30 + m)
+    n_freqs = 33
+    W0 = np.eye(m) + 0.3 * _complex(rng, n_freqs, m, m)
+    state = _OnlineAuxIVA(n_freqs, m, 0.95, model, ref=m - 1, W0=W0)
+    twin = _lapack_twin(state)
+    assert state._small and state._v.shape == (m, m, m, n_freqs)
+    spec = _complex(rng, 300, n_freqs, m) * rng.exponential(size=(300, 1, m))
+    out, expected = state(spec), twin(spec)
+    peak = np.abs(expected).max()
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-10 * peak)
+    np.testing.assert_allclose(state.W, twin.W, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(state.V, twin.V, rtol=1e-9, atol=0)
+
+
+def test_online_closed_forms_on_a_nearly_singular_band():
+    # a band whose covariances are nearly rank one (two microphones almost
+    # coherent): the rows still agree with LAPACK's to what the conditioning
+    # allows, and every row stays finite
+    rng = np.random.default_rng(40)
+    state = _OnlineAuxIVA(F, M, 0.9, "laplace", 0, W0=np.eye(M) + 0.3 * _complex(rng, F, M, M))
+    V = np.stack([_covariance(rng) for _ in range(M)])
+    u = _complex(rng, M)
+    V[:, 2] = np.outer(u, u.conj()) + 1e-9 * np.eye(M)            # cond ~ 1e10
+    state.V = V
+    twin = _lapack_twin(state)
+    x = _complex(rng, F, M)
+    state._update(x, 0.9)
+    twin._update(x, 0.9)
+    assert np.all(np.isfinite(state.W))
+    np.testing.assert_allclose(state.W, twin.W, rtol=1e-4, atol=0)
+    np.testing.assert_allclose(state.W[[0, 1, 3, 4]], twin.W[[0, 1, 3, 4]], rtol=1e-10)
+
+
+def test_online_closed_forms_raise_on_a_singular_band_as_lapack_does():
+    # an exactly singular system (an all-zero band of covariances): the
+    # closed form hands it to LAPACK, which raises as it always did
+    rng = np.random.default_rng(41)
+    state = _OnlineAuxIVA(F, M, 0.9, "laplace", 0, W0=np.tile(np.eye(M), (F, 1, 1)))
+    V = np.stack([_covariance(rng) for _ in range(M)])
+    V[:, 1] = 0
+    state.V = V
+    twin = _lapack_twin(state)
+    x = _complex(rng, F, M)
+    x[1] = 0
+    for s in (state, twin):
+        with pytest.raises(np.linalg.LinAlgError):
+            s._update(x, 0.9)
