@@ -123,6 +123,32 @@ def test_training_mixtures_are_reproducible_and_varied(tv, data):
     assert np.all(np.sum(residual**2, -1) < np.sum(mix**2, -1))
 
 
+def test_reverberant_mixtures_are_reproducible_and_hold_the_room(tv, data):
+    """--p-reverb: the voices pass through a simulated room, drawn from the
+    seed; the targets are the reverberant voices, which sum to the mixture."""
+    voices = tv.Voices(data, "train")
+    noises = tv.Noises(data, "train")
+    rooms = tv.Rooms(0, n=3)
+    assert len(rooms.rirs) == 3 and all(len(r) == 2 for r in rooms.rirs)
+
+    class Args:
+        batch_size, p_libri, p_so, p_speed, p_eq, p_noise, p_single = 3, .4, .3, 0, 0, 0, 0
+        p_reverb = 1.0
+
+    a = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args, rooms)
+    b = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args,
+                          tv.Rooms(0, n=3))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_allclose(a[0], a[1].sum(1), atol=1e-6)
+    # the dry draw of the same seed differs: a room was applied
+    Args.p_reverb = 0.0
+    dry = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args, rooms)
+    assert not np.allclose(a[1], dry[1], atol=1e-4)
+    # without --p-reverb the draws are those of a run without rooms
+    plain = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args)
+    np.testing.assert_array_equal(dry[0], plain[0])
+
+
 def test_a_fresh_machine_continues_from_the_committed_model_file(tv, data, init, tmp_path):
     """Only the exported model file travels between machines (the optimizer
     state lives in a git-ignored folder): a run started from it continues
