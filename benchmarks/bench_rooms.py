@@ -20,7 +20,8 @@ Scores against each voice's image at microphone 0 (BSS Eval SDR and SIR
 through fast_bss_eval, and SI-SDR), as improvements over the unprocessed
 microphone, best permutation. Wall time of the separation only (STFT,
 iterations, projection back, inverse STFT), real-time factor = wall time /
-8 s. ``--threads`` pins BLAS and torch threads (IVASeparator runs its own
+8 s; ``cpu`` is the process's CPU time over the same span (all its threads,
+so a busy machine inflates it less than the wall time). ``--threads`` pins BLAS and torch threads (IVASeparator runs its own
 BLAS work on one thread whatever it says); several values (``--threads 1
 2``) run every method at each in turn on the same room, round-robin, so
 that a busy machine slows them alike. The ``single`` variants run
@@ -156,7 +157,8 @@ def main():
                             if key in done:
                                 continue
                             row = dict(method=name, n_src=n_src, spacing=spacing,
-                                       rt60=rt60, seed=seed, threads=threads)
+                                       rt60=rt60, seed=seed, threads=threads,
+                                       n_fft=args.n_fft)
                             row.update(run_one(table[name], mix, images, threads))
                             print(json.dumps({k: round(v, 3) if isinstance(v, float)
                                               else v for k, v in row.items()}),
@@ -176,18 +178,20 @@ def run_one(method, mix, images, threads):
     torch.set_num_threads(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     with threadpool_limits(threads):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             est = method(mix)
             wall = time.perf_counter() - t0
+            cpu = time.process_time() - c0
             sc = image_scores(images, est, mixture=mix)
         except Exception as exc:  # a method's failure is a result
             return dict(error=f"{type(exc).__name__}: {exc}", sdri=np.nan,
-                        siri=np.nan, si_sdri=np.nan, wall=np.nan, rtf=np.nan)
+                        siri=np.nan, si_sdri=np.nan, wall=np.nan, cpu=np.nan,
+                        rtf=np.nan)
     return dict(sdri=float(np.mean(sc["sdr_improvement"])),
                 siri=float(np.mean(sc["sir_improvement"])),
                 si_sdri=float(np.mean(sc["si_sdr_improvement"])),
-                wall=wall, rtf=wall / SECONDS)
+                wall=wall, cpu=cpu, rtf=wall / SECONDS)
 
 
 if __name__ == "__main__":

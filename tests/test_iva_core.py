@@ -201,3 +201,106 @@ def test_online_closed_forms_raise_on_a_singular_band_as_lapack_does():
     for s in (state, twin):
         with pytest.raises(np.linalg.LinAlgError):
             s._update(x, 0.9)
+
+
+# -- offline AuxIVA's closed forms (2 and 3 sources) against the LAPACK path --
+
+def _ip_batch(seed, m, dtype, n_freqs=257, n_frames=120):
+    """A random well-conditioned batch: frames, weights per frame and a
+    demixing start near the identity, in ``dtype``."""
+    rng = np.random.default_rng(seed)
+    Z = _complex(rng, n_freqs, m, n_frames).astype(dtype)
+    W = (np.eye(m) + 0.3 * _complex(rng, n_freqs, m, m)).astype(dtype)
+    phi = rng.uniform(0.2, 2.0, (1, m, n_frames)).astype(Z.real.dtype)
+    return Z, W, phi
+
+
+_PRECISIONS = [(np.complex128, 1e-10), (np.complex64, 1e-4)]
+
+
+@pytest.mark.parametrize("dtype, tol", _PRECISIONS)
+@pytest.mark.parametrize("m", [2, 3])
+def test_offline_closed_form_ip_rows_are_the_lapack_rows(m, dtype, tol):
+    # the same weighted covariances: every row of the elementwise sweep
+    # equals _ip_row's (numpy's batched LAPACK solve), row after row
+    Z, W, phi = _ip_batch(50 + m, m, dtype)
+    V = core._covariances_small(core._outer_small(Z), phi)        # (K, M, M, F)
+    assert V.dtype == dtype and V.shape == (m, m, m, Z.shape[0])
+    expected = W.copy()
+    for k in range(m):
+        core._ip_row(expected, np.ascontiguousarray(V[k].transpose(2, 0, 1)), k)
+    got = core._ip_sweep_small(W.copy(), V)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=0, atol=tol * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("dtype, tol", _PRECISIONS)
+@pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.parametrize("per_band", [False, True])
+def test_offline_closed_form_ip_step_is_the_lapack_step(m, dtype, tol, per_band):
+    # the whole IP sweep from the frames: the compact Hermitian outer
+    # products and the covariances from one real product (one weight per
+    # frame), or per band and frame (ILRMA's weights), then the closed forms
+    Z, W, phi = _ip_batch(60 + m, m, dtype)
+    if per_band:
+        rng = np.random.default_rng(70 + m)
+        phi = rng.uniform(0.2, 2.0, (Z.shape[0], m, Z.shape[2])).astype(phi.dtype)
+    small, full = core._outer_small(Z), core._outer(Z)
+    assert small.shape == (m * m, Z.shape[0], Z.shape[2]) and small.dtype == Z.real.dtype
+    V = core._covariances_small(small, phi)
+    for k in range(m):
+        expected = (full * phi[:, k, None, None, :]).mean(axis=3)       # (F, M, M)
+        np.testing.assert_allclose(V[k].transpose(2, 0, 1), expected, rtol=0,
+                                   atol=tol * np.abs(expected).max())
+    got = core._ip_step(W.copy(), small, phi)
+    expected = core._ip_step(W.copy(), full, phi)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=tol * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_offline_closed_forms_raise_on_a_singular_band_as_lapack_does(m):
+    # an all-zero band makes W V singular: the closed form hands it to
+    # LAPACK, which raises as it always did
+    Z, W, phi = _ip_batch(80 + m, m, np.complex128, n_freqs=9)
+    Z[4] = 0
+    for ZZ in (core._outer_small(Z), core._outer(Z)):
+        with pytest.raises(np.linalg.LinAlgError):
+            core._ip_step(W.copy(), ZZ, phi)
+
+
+@pytest.mark.parametrize("model", ["laplace", "gauss"])
+@pytest.mark.parametrize("dtype, tol", _PRECISIONS)
+def test_band_power_weights_and_normalisation_are_the_full_ones(model, dtype, tol):
+    # the outputs' power summed over the bands gives the same weights and
+    # the same normalised W as the (F, K, T) power array did
+    rng = np.random.default_rng(90)
+    Y = (_complex(rng, 65, M, 80) * rng.exponential(size=(1, M, 80))).astype(dtype)
+    W = _complex(rng, 65, M, M).astype(dtype)
+    total = core._band_power(Y)
+    power = core._power(Y)
+    np.testing.assert_allclose(total, power.sum(axis=0, keepdims=True), rtol=tol)
+    np.testing.assert_allclose(core._band_weights(total, 65, model),
+                               core._weights(power, model), rtol=tol)
+    W_band, W_full = W.copy(), W.copy()
+    scaled = core._normalise_band(W_band, total, 65)
+    np.testing.assert_allclose(scaled, core._normalise(W_full, Y.copy(), None).sum(
+        axis=0, keepdims=True), rtol=tol)
+    np.testing.assert_allclose(W_band, W_full, rtol=tol)
+
+
+@pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.parametrize("model", ["laplace", "gauss", "nmf"])
+def test_auxiva_with_the_closed_forms_is_auxiva_with_lapack(m, model, monkeypatch):
+    # iterations end to end: the closed forms (2 and 3 sources) against the
+    # LAPACK path forced by an empty _SMALL, the same demixing matrices.
+    # Five iterations: by 30 the Gaussian and NMF models amplify rounding
+    # to ~1e-7 of the peak, as much as the LAPACK path moves when the data
+    # moves by 1e-15
+    rng = np.random.default_rng(100 + m)
+    S = rng.exponential(size=(1, m, T)) ** 2 * _complex(rng, 33, m, T)
+    X = _complex(rng, 33, m, m) @ S
+    Z = core._whitening(X, m) @ X
+    W, _ = core.auxiva(Z, source_model=model, n_iter=5, random_state=0)
+    monkeypatch.setattr(core, "_SMALL", ())
+    expected, _ = core.auxiva(Z, source_model=model, n_iter=5, random_state=0)
+    np.testing.assert_allclose(W, expected, rtol=0, atol=1e-9 * np.abs(expected).max())

@@ -150,9 +150,10 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
     precision : {'double', 'single'}, default='double'
         Arithmetic of the iterations: complex128, or complex64 (faster;
         whitening, projection back and the outputs stay in double), run
-        again in double with a RuntimeWarning if it goes singular (a
-        near-empty band can). Frequencies 100 dB or more below the loudest
-        are left out of the iterations and keep their whitening only.
+        again in double with a RuntimeWarning if it goes singular or
+        overflows to non-finite values (a near-empty band can).
+        Frequencies 100 dB or more below the loudest are left out of the
+        iterations and keep their whitening only.
 
     Attributes
     ----------
@@ -326,10 +327,13 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
         if self.precision == "single":
             try:
                 W_live, info = self._iterate(Z.astype(np.complex64))
+                if not np.all(np.isfinite(W_live)):    # overflowed without a zero pivot
+                    raise np.linalg.LinAlgError("non-finite demixing matrices")
             except np.linalg.LinAlgError:
                 warnings.warn(
-                    "IVA in single precision went singular (a near-empty band); "
-                    "ran it again in double precision.", RuntimeWarning)
+                    "IVA in single precision went singular or overflowed (a "
+                    "near-empty band); ran it again in double precision.",
+                    RuntimeWarning)
                 W_live, info = self._iterate(Z)
         else:
             W_live, info = self._iterate(Z)

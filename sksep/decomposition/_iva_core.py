@@ -12,7 +12,9 @@ permutations afterwards.
 
 Everything here works on a complex STFT laid out ``(n_freqs, n_channels,
 n_frames)``: per frequency a (channels x frames) matrix, so every product
-is one batched BLAS matmul. :func:`auxiva` and :func:`fdica` take it
+is one batched BLAS matmul; with 2 or 3 sources the IP updates are closed
+forms elementwise over the frequencies instead of thousands of tiny LAPACK
+solves. :func:`auxiva` and :func:`fdica` take it
 whitened per frequency (:func:`_whitening`) and return the demixing
 matrices with an ``info`` dict (``n_iter``, ``converged``), as picard's
 core does; the caller decides what to warn. The STFT, ordering and
@@ -95,11 +97,110 @@ def _nmf_update(power, basis, act):
                    / np.maximum(basis.swapaxes(1, 2) @ (1 / model), _EPS))
 
 
+# -- closed forms for 2 and 3 microphones, elementwise over the last axis (F) --
+# (the IP updates of offline AuxIVA and of online AuxIVA in _iva_online)
+
+_SMALL = (2, 3)
+
+
+def _solve_unit(A, k):
+    """``w (M, F)`` with ``A w = e_k`` for every ``A (M, M, F)``: Gaussian
+    elimination with partial pivoting (the first pivot of largest ``|re| +
+    |im|``, multipliers from its reciprocal, as LAPACK's ``zgesv`` does),
+    elementwise over the frequencies on augmented rows ``[A_i, b_i]``. A
+    zero pivot gives inf or nan (the caller's cue for LAPACK)."""
+    n = A.shape[0]
+    aug = np.zeros((n, n + 1, A.shape[2]), A.dtype)
+    aug[:, :n] = A
+    aug[k, n] = 1
+    rows = list(aug)                         # row i: [a_ii, ..., a_in-1, b_i]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for col in range(n - 1):
+            top, best = rows[col], np.abs(rows[col][0].real) + np.abs(rows[col][0].imag)
+            sel = np.zeros(best.shape, np.intp)
+            for i in range(col + 1, n):
+                mag = np.abs(rows[i][0].real) + np.abs(rows[i][0].imag)
+                better = mag > best
+                sel[better] = i
+                best = np.maximum(best, mag)
+            for i in range(col + 1, n):                 # swap the pivot row up
+                take = (sel == i)[None]
+                rows[col], rows[i] = (np.where(take, rows[i], rows[col]),
+                                      np.where(take, top, rows[i]))
+            piv = rows[col]
+            recip = 1 / piv[0]
+            for i in range(col + 1, n):                 # eliminate column col
+                rows[i] = rows[i][1:] - (rows[i][0] * recip) * piv[1:]
+        w = np.empty((n, A.shape[2]), A.dtype)
+        for i in range(n - 1, -1, -1):                  # back substitution
+            acc = rows[i][-1]
+            for j in range(i + 1, n):
+                acc = acc - rows[i][j - i] * w[j]
+            w[i] = acc / rows[i][0]
+    return w
+
+
+def _inverse_row(W, r):
+    """Row ``r`` of the inverse of ``W (M, M, F)`` ``(M, F)``, and the
+    determinant."""
+    if W.shape[0] == 2:
+        g = np.stack([W[1, 1], -W[0, 1]]) if r == 0 else np.stack([-W[1, 0], W[0, 0]])
+    else:
+        p, q = W[:, (r + 1) % 3], W[:, (r + 2) % 3]            # over the rows
+        g = np.stack([p[1] * q[2] - q[1] * p[2], p[2] * q[0] - q[2] * p[0],
+                      p[0] * q[1] - q[0] * p[1]])
+    det = (W[:, r] * g).sum(axis=0)
+    return g / det, det
+
+
 # -- AuxIVA updates ---------------------------------------------------------------
 
 def _outer(Z):
     """``z z^H`` of every frame: ``(F, K, K, T)``, fixed across iterations."""
     return Z[:, :, None, :] * Z.conj()[:, None, :, :]
+
+
+def _outer_small(Z):
+    """``z z^H`` of every frame for 2 or 3 sources, its distinct real
+    numbers only: ``(K^2, F, T)`` real, the diagonal ``|z_i|^2`` then the
+    real and imaginary parts of each ``z_i z_j^*`` above it (``z z^H`` is
+    Hermitian). The same products as :func:`_outer`'s, half the memory,
+    and the weighted covariances of all the sources come out of one real
+    matrix product (:func:`_covariances_small`)."""
+    n_src = Z.shape[1]
+    rows = [_power(Z[:, i]) for i in range(n_src)]
+    for i, j in itertools.combinations(range(n_src), 2):
+        p = Z[:, i] * Z[:, j].conj()
+        rows += [p.real, p.imag]
+    return np.stack(rows)
+
+
+def _covariances_small(ZZ, phi):
+    """The weighted covariances ``V_k = mean_t phi_k(t) z z^H`` of every
+    source from :func:`_outer_small`'s ``ZZ``, laid out ``(K, M, M, F)``
+    for the closed forms: one weight per frame ``phi (1, K, T)`` is one
+    real matrix product over the frames."""
+    n_real, n_freqs, n_frames = ZZ.shape
+    n_src = phi.shape[1]
+    if phi.shape[0] == 1:
+        flat = ZZ.reshape(n_real * n_freqs, n_frames)
+        weights = phi[0].astype(ZZ.dtype, copy=False)
+        if ZZ.dtype == np.float32:      # OpenBLAS's faster orientation for each
+            S = (flat @ weights.T).T
+        else:
+            S = weights @ flat.T
+        S = S.reshape(n_src, n_real, n_freqs)
+    else:                                       # (F, K, T): ILRMA's weights
+        S = np.stack([(ZZ * phi[None, :, k, :]).sum(axis=2) for k in range(n_src)])
+    S /= n_frames
+    V = np.empty((n_src, n_src, n_src, n_freqs), np.result_type(ZZ.dtype, np.complex64))
+    for i in range(n_src):
+        V[:, i, i] = S[:, i]
+    for p, (i, j) in enumerate(itertools.combinations(range(n_src), 2)):
+        re, im = S[:, n_src + 2 * p], S[:, n_src + 2 * p + 1]
+        V[:, i, j].real, V[:, i, j].imag = re, im
+        V[:, j, i].real, V[:, j, i].imag = re, -im
+    return V
 
 
 def _ip_row(W, V, k):
@@ -114,9 +215,40 @@ def _ip_row(W, V, k):
     W[:, k, :] = (w / norm[:, None]).conj()
 
 
+def _ip_sweep_small(W, V):
+    """:func:`_ip_row` for every row of ``W (F, K, K)``, in place, for 2 or
+    3 sources: elementwise over the frequencies (``V (K, M, M, F)``, rows
+    ``(K, M, F)``) instead of batched LAPACK calls on thousands of tiny
+    matrices, whose per-matrix overhead dominated. The same arithmetic up
+    to rounding: ``W V``, ``(W V) w = e_k`` by :func:`_solve_unit`
+    (pivoted as LAPACK), ``w^H V w``. A row that comes out non-finite (a
+    zero pivot) hands the remaining rows to :func:`_ip_row`, which then
+    raises or not as it always did."""
+    n_src = W.shape[1]
+    Wt = W.transpose(1, 2, 0).copy()                              # (K, M, F)
+    for k in range(n_src):
+        A = (Wt[:, :, None] * V[k]).sum(axis=1)                   # W V
+        w = _solve_unit(A, k)                                     # A w = e_k
+        vw = (V[k] * w).sum(axis=1)                               # V w
+        with np.errstate(invalid="ignore", over="ignore"):
+            norm = np.sqrt(np.maximum((w.conj() * vw).sum(axis=0).real, _EPS))
+            row = w.conj() / norm
+        if not np.all(np.isfinite(row)):
+            W[...] = Wt.transpose(2, 0, 1)
+            for j in range(k, n_src):
+                _ip_row(W, np.ascontiguousarray(V[j].transpose(2, 0, 1)), j)
+            return W
+        Wt[k] = row
+    W[...] = Wt.transpose(2, 0, 1)
+    return W
+
+
 def _ip_step(W, ZZ, phi):
     """One IP sweep over the rows, from the weighted covariances
-    ``V_k = mean_t phi_k(t) z z^H``."""
+    ``V_k = mean_t phi_k(t) z z^H``; ``ZZ`` from :func:`_outer`, or from
+    :func:`_outer_small` (2 or 3 sources: the closed forms)."""
+    if ZZ.ndim == 3:
+        return _ip_sweep_small(W, _covariances_small(ZZ, phi))
     n_freqs, n_src, _, n_frames = ZZ.shape
     flat = ZZ.reshape(-1, n_frames)
     for k in range(n_src):
@@ -156,6 +288,32 @@ def _normalise(W, Y, nmf_state):
     return power / scale[None, :, None] ** 2
 
 
+def _band_power(Y):
+    """The outputs' power summed over the frequencies, ``(1, K, T)``: all
+    that the Laplace and Gaussian weights and the normalisation need, in
+    one pass over ``Y (F, K, T)`` without the ``(F, K, T)`` power array."""
+    v = np.ascontiguousarray(Y).view(Y.real.dtype)    # re, im interleaved
+    total = np.einsum("fkt,fkt->kt", v, v)
+    return (total[:, ::2] + total[:, 1::2])[None]
+
+
+def _band_weights(total, n_freqs, model):
+    """:func:`_weights` of the Laplace or Gaussian model from
+    :func:`_band_power`'s ``total``."""
+    if model == "laplace":
+        return 1.0 / np.maximum(np.sqrt(total), _EPS)
+    return 1.0 / np.maximum(total / n_freqs, _EPS)
+
+
+def _normalise_band(W, total, n_freqs):
+    """:func:`_normalise` from :func:`_band_power`'s ``total``, for IP
+    (which recomputes the outputs from ``W``): scales ``W`` only."""
+    scale = np.sqrt(np.maximum(total.sum(axis=(0, 2)) / (n_freqs * total.shape[2]),
+                               _EPS))
+    W /= scale[None, :, None]
+    return total / scale[None, :, None] ** 2
+
+
 def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, tol=0.0, n_basis=2,
            random_state=None):
     """AuxIVA on a whitened STFT ``Z (F, K, T)``.
@@ -175,17 +333,28 @@ def auxiva(Z, *, source_model="gauss", update="ip", n_iter=30, tol=0.0, n_basis=
         rng = check_random_state(random_state)
         nmf_state = [rng.uniform(0.1, 1.0, (n_src, n_freqs, n_basis)),
                      rng.uniform(0.1, 1.0, (n_src, n_basis, n_frames))]
-    ZZ = _outer(Z) if update == "ip" else None
-    power = _power(Y)
+    ZZ = None
+    if update == "ip":
+        ZZ = _outer_small(Z) if n_src in _SMALL else _outer(Z)
+    # IP with the Laplace or Gaussian model needs the outputs' power summed
+    # over the frequencies only, and recomputes the outputs from W
+    band = update == "ip" and source_model != "nmf"
+    power = _band_power(Y) if band else _power(Y)
     for it in range(1, n_iter + 1):
         W_old = W.copy()
-        phi = _weights(power, source_model, nmf_state)
+        if band:
+            phi = _band_weights(power, n_freqs, source_model)
+        else:
+            phi = _weights(power, source_model, nmf_state)
         if update == "ip":
             W = _ip_step(W, ZZ, phi)
             Y = W @ Z
         else:
             W, Y = _iss_step(W, Y, phi)
-        power = _normalise(W, Y, nmf_state)
+        if band:
+            power = _normalise_band(W, _band_power(Y), n_freqs)
+        else:
+            power = _normalise(W, Y, nmf_state)
         if tol > 0 and _row_change(W, W_old) < tol:
             return W, {"n_iter": it, "converged": True}
     return W, {"n_iter": n_iter, "converged": False}

@@ -20,7 +20,17 @@ from sklearn.base import clone
 from .._dsp import DEFAULT_SAMPLE_RATE, room
 from ..spectral import STFTTransformer
 from ..streaming import BlockStreamer
-from ._iva_core import _EPS, _ip_row, _power, _weights, _whitening, auxiva
+from ._iva_core import (
+    _EPS,
+    _SMALL,
+    _inverse_row,
+    _ip_row,
+    _power,
+    _solve_unit,
+    _weights,
+    _whitening,
+    auxiva,
+)
 
 
 class _OnlineAuxIVA:
@@ -165,61 +175,6 @@ class _OnlineAuxIVA:
                 continue
             out[t] = self._project(x)                          # projection back
         return out
-
-
-# -- closed forms for 2 and 3 microphones, elementwise over the last axis (F) --
-
-_SMALL = (2, 3)
-
-
-def _solve_unit(A, k):
-    """``w (M, F)`` with ``A w = e_k`` for every ``A (M, M, F)``: Gaussian
-    elimination with partial pivoting (the first pivot of largest ``|re| +
-    |im|``, multipliers from its reciprocal, as LAPACK's ``zgesv`` does),
-    elementwise over the frequencies on augmented rows ``[A_i, b_i]``. A
-    zero pivot gives inf or nan (the caller's cue for LAPACK)."""
-    n = A.shape[0]
-    aug = np.zeros((n, n + 1, A.shape[2]), A.dtype)
-    aug[:, :n] = A
-    aug[k, n] = 1
-    rows = list(aug)                         # row i: [a_ii, ..., a_in-1, b_i]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for col in range(n - 1):
-            top, best = rows[col], np.abs(rows[col][0].real) + np.abs(rows[col][0].imag)
-            sel = np.zeros(best.shape, np.intp)
-            for i in range(col + 1, n):
-                mag = np.abs(rows[i][0].real) + np.abs(rows[i][0].imag)
-                better = mag > best
-                sel[better] = i
-                best = np.maximum(best, mag)
-            for i in range(col + 1, n):                 # swap the pivot row up
-                take = (sel == i)[None]
-                rows[col], rows[i] = (np.where(take, rows[i], rows[col]),
-                                      np.where(take, top, rows[i]))
-            piv = rows[col]
-            recip = 1 / piv[0]
-            for i in range(col + 1, n):                 # eliminate column col
-                rows[i] = rows[i][1:] - (rows[i][0] * recip) * piv[1:]
-        w = np.empty((n, A.shape[2]), A.dtype)
-        for i in range(n - 1, -1, -1):                  # back substitution
-            acc = rows[i][-1]
-            for j in range(i + 1, n):
-                acc = acc - rows[i][j - i] * w[j]
-            w[i] = acc / rows[i][0]
-    return w
-
-
-def _inverse_row(W, r):
-    """Row ``r`` of the inverse of ``W (M, M, F)`` ``(M, F)``, and the
-    determinant."""
-    if W.shape[0] == 2:
-        g = np.stack([W[1, 1], -W[0, 1]]) if r == 0 else np.stack([-W[1, 0], W[0, 0]])
-    else:
-        p, q = W[:, (r + 1) % 3], W[:, (r + 2) % 3]            # over the rows
-        g = np.stack([p[1] * q[2] - q[1] * p[2], p[2] * q[0] - q[2] * p[0],
-                      p[0] * q[1] - q[0] * p[1]])
-    det = (W[:, r] * g).sum(axis=0)
-    return g / det, det
 
 
 class _IVAStream(BlockStreamer):
