@@ -4,11 +4,13 @@ separate`` go.
 Times, as separate processes (median of ``--repeats``), on a 4 s mono file
 at 8 kHz: ``python -c "import sksep.cli"`` (what every command pays), the
 whole ``sksep separate FILE -o DIR`` command, a bare ``python -c "import
-torch"`` and ``python -c "import torch, sklearn.base"`` (the floor: the
-estimators are built on both), and, inside one process, the import of torch
-and scikit-learn, the load of the default model and the separation itself
-(and whether skorch was imported). ``--compare REV`` times the whole command
-of another git revision too (checked out in a temporary worktree), in the
+torch"`` and ``python -c "import torch, sklearn.base"`` (what loading a
+scikit-learn estimator costs at least), and, inside one process, the import
+of torch, the load of the default model's network
+(:func:`sksep.pretrained.load_network`, as the command loads it) and the
+separation itself (and whether skorch or scikit-learn was imported).
+``--compare REV`` times the whole command of another git revision too
+(checked out in a temporary worktree), in the
 same run, and its in-process split. Each row gives wall-clock and CPU (user
 + system) seconds and their ratio to the bare ``import torch``. The commands
 take turns (round-robin), so on a busy machine the ratios, and with
@@ -35,17 +37,21 @@ import time
 t0 = time.perf_counter()
 import sksep.cli
 t1 = time.perf_counter()
-import torch, sklearn.base
+import torch
 t2 = time.perf_counter()
-from sksep.pretrained import load
+try:                # the network alone, as sksep separate loads it
+    from sksep.pretrained import load_network as load
+except ImportError:  # a revision before load_network: the estimator
+    from sksep.pretrained import load
 model = load("speech8k-2voices")
 t3 = time.perf_counter()
-from sksep.io import read_audio
-x, sr = read_audio({path!r})
-model.separate(x[:, 0])
+import soundfile
+x, sr = soundfile.read({path!r}, dtype="float32")
+model.separate(x, sr=sr)
 t4 = time.perf_counter()
 import sys
-print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, int("skorch" in sys.modules))
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, int("skorch" in sys.modules),
+      int("sklearn" in sys.modules))
 """
 
 
@@ -133,14 +139,15 @@ def main():
     for tree, split in splits.items():
         med = np.median(np.array(split)[:, :4], axis=0)
         print(f"in one process ({tree}):")
-        for name, value in zip(("  import sksep.cli", "  import torch, sklearn",
+        for name, value in zip(("  import sksep.cli", "  import torch",
                                 "  load speech8k-2voices", "  read + separate 4 s"),
                                med):
             print(f"{name:40s} {value:6.2f} s")
-        skorch = [r[4] for r in split if len(r) > 4]
-        if skorch:
-            print(f"  skorch imported by load + separate: "
-                  f"{'yes' if any(skorch) else 'no'}")
+        for column, name in ((4, "skorch"), (5, "scikit-learn")):
+            seen = [r[column] for r in split if len(r) > column]
+            if seen:
+                print(f"  {name} imported by load + separate: "
+                      f"{'yes' if any(seen) else 'no'}")
 
 
 if __name__ == "__main__":

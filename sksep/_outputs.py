@@ -122,7 +122,7 @@ def write_sources(paths, sources, sr, *, subtype=None, overwrite=False, written=
     """Write each source, peak-normalised, to its path atomically, or none
     when one is not finite; a Ctrl-C while writing removes the new files
     already written. ``written(path)`` is called after each file."""
-    from .io import write_audio
+    from ._audiofile import write_audio_file
 
     for path, s in zip(paths, sources):
         if not np.all(np.isfinite(s)):
@@ -134,8 +134,8 @@ def write_sources(paths, sources, sr, *, subtype=None, overwrite=False, written=
     try:
         for path, s in zip(paths, sources):
             existed = path.exists()
-            write_audio(path, peak_normalise(s), sr, overwrite=overwrite,
-                        subtype=subtype)
+            write_audio_file(path, peak_normalise(s), sr, overwrite=overwrite,
+                             subtype=subtype)
             if not existed:
                 new.append(path)
             if written is not None:

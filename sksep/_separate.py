@@ -143,6 +143,8 @@ def _model_not_for(method):
 
 
 def _is_room_estimator(model):
+    if model is None or isinstance(model, (str, os.PathLike)):
+        return False     # a name or file is a deep separator's (and imports nothing)
     from .decomposition import FastICASeparator, IVASeparator
 
     return isinstance(model, (FastICASeparator, IVASeparator))
@@ -153,27 +155,33 @@ def default_model(method=None):
     return f"{DEFAULT_MODEL}-cnn" if method == "cnn" else DEFAULT_MODEL
 
 
-_MODELS = {}  # per process (one per batch worker): model name or path -> estimator
+# per process (one per batch worker): (model name or path, network only) -> model
+_MODELS = {}
 
 
-def load_model(model, method=None):
+def load_model(model, method=None, *, network_only=False):
     """The deep separator ``model`` names (a shipped name or a model file,
-    loaded once per process), or ``model`` itself when it is an estimator."""
+    loaded once per process), or ``model`` itself when it is an estimator.
+
+    With ``network_only`` a name or file gives its network alone
+    (:func:`sksep.pretrained.load_network`: the same ``separate``, without
+    importing scikit-learn or skorch), which is all separating a file needs.
+    """
     if model is None:
         model = default_model(method)
     if not isinstance(model, (str, os.PathLike)):
         return model
-    key = str(model)
+    key = (str(model), network_only)
     if key not in _MODELS:
-        from .pretrained import load
+        from .pretrained import load, load_network
 
         try:
-            _MODELS[key] = load(key)
+            _MODELS[key] = (load_network if network_only else load)(str(model))
         except ValueError as exc:
             if exc.__cause__ is None:   # an sksep file of another version, ...
                 raise
             raise ValueError(
-                f"Cannot load a model from '{key}': it is not an sksep model file "
+                f"Cannot load a model from '{model}': it is not an sksep model file "
                 "(one written by 'sksep train'), or it is truncated.") from exc
     return _MODELS[key]
 
@@ -185,12 +193,13 @@ def model_rate(model, model_sr=MODEL_SAMPLE_RATE):
 
 def _check_kind(model, loaded, method):
     """A model asked for by name with an explicit method must be of its kind."""
-    from .neural import CNNAutoencoderSeparator, MaskEstimator
-
-    expected = {"mask": MaskEstimator, "cnn": CNNAutoencoderSeparator}[method]
-    if not isinstance(loaded, expected):
-        raise ValueError(f"method='{method}' expects a {expected.__name__}, but "
-                         f"'{model}' holds a {type(loaded).__name__}.")
+    expected = {"mask": "MaskEstimator", "cnn": "CNNAutoencoderSeparator"}[method]
+    # a NetworkSeparator names the estimator its file holds
+    held = getattr(loaded, "estimator", None)
+    held = held if isinstance(held, str) else type(loaded).__name__
+    if held != expected:
+        raise ValueError(f"method='{method}' expects a {expected}, but "
+                         f"'{model}' holds a {held}.")
 
 
 # -- one recording ------------------------------------------------------------------
@@ -301,21 +310,21 @@ def read_recording(path):
     """``(data, sr)`` of the recording at ``path``, ``data`` float32 of shape
     ``(n_samples, n_channels)``; an empty file is refused in plain words
     (libsndfile would say 'Format not recognised')."""
-    from .io import read_audio
+    from ._audiofile import read_audio_file
 
     path = Path(path)
     if path.is_file() and os.path.getsize(path) == 0:
         raise ValueError(f"'{path}' is empty (0 bytes): there is no audio in it.")
-    return read_audio(path, dtype="float32")
+    return read_audio_file(path, dtype="float32")
 
 
 def _plan(path, data, sr, *, method, model, n_sources, random_state, model_sr,
           room_method):
     """Choose the method and its estimator; refuse what cannot apply."""
-    from sklearn.base import clone
-
     n_channels = data.shape[1]
-    if model is not None and _is_room_estimator(model):
+    if _is_room_estimator(model):
+        from sklearn.base import clone
+
         est = clone(model)
         if n_sources is not None:
             est.set_params(n_components=n_sources)
@@ -332,7 +341,7 @@ def _plan(path, data, sr, *, method, model, n_sources, random_state, model_sr,
         est = room_estimator(method, sr, n_sources=n_sources or n_channels,
                              random_state=random_state)
         return _room_plan(path, data, sr, method, est, n_channels)
-    loaded = load_model(model, method)
+    loaded = load_model(model, method, network_only=True)
     if given is not None and isinstance(model, (str, os.PathLike)):
         _check_kind(model, loaded, given)
     if n_sources is not None and n_sources != loaded.n_sources_:
@@ -406,7 +415,7 @@ def _separate_mono(plan, data, sr, *, chunk_seconds, progress, say):
     if data.shape[1] > 1:
         say(f"mixing {data.shape[1]} channels down to one for the mask estimator")
     x = resample(mono, sr, model_sr)
-    n_fft = model.stft_.n_fft
+    n_fft = model.net_.module_.n_fft
     if x.size < n_fft:
         raise ValueError(f"the recording is too short: {x.size} samples at {model_sr} "
                          f"Hz, the model needs at least {n_fft}.")

@@ -96,16 +96,17 @@ def test_a_bad_file_is_reported_and_the_batch_goes_on(files, tmp_path):
 
 @pytest.fixture
 def reads(monkeypatch):
-    """The paths separate_files reads (in this process: n_jobs=1)."""
-    import sksep.io
+    """The paths separate_files reads (in this process: n_jobs=1), through
+    the file service's reader."""
+    import sksep._audiofile
 
-    seen, read = [], sksep.io.read_audio
+    seen, read = [], sksep._audiofile.read_audio_file
 
     def counting(path, *args, **kwargs):
         seen.append(Path(path).name)
         return read(path, *args, **kwargs)
 
-    monkeypatch.setattr(sksep.io, "read_audio", counting)
+    monkeypatch.setattr(sksep._audiofile, "read_audio_file", counting)
     return seen
 
 

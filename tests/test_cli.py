@@ -571,8 +571,8 @@ def _interrupt_on_call(n):
 
 def test_ctrl_c_in_separate_says_one_line_and_leaves_no_partial_output(
         tmp_path, inputs, monkeypatch, capsys):
+    import sksep._audiofile
     import sksep._separate
-    import sksep.io
     from sksep.cli import main
 
     out = tmp_path / "out"
@@ -587,8 +587,8 @@ def test_ctrl_c_in_separate_says_one_line_and_leaves_no_partial_output(
     # Ctrl-C after the first of two outputs is written: neither is left
     with monkeypatch.context() as m:
         write = _interrupt_on_call(2)
-        write.real = sksep.io.write_audio
-        m.setattr(sksep.io, "write_audio", write)
+        write.real = sksep._audiofile.write_audio_file   # what the file service writes with
+        m.setattr(sksep._audiofile, "write_audio_file", write)
         status = main(["separate", str(inputs / "stereo.wav"), "-o", str(out),
                        "--method", "ica", "--quiet"])
     assert status == 130 and write.calls == 2

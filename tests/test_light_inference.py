@@ -14,7 +14,7 @@ from skorch import NeuralNet
 from sksep.datasets import fix_length, load_demo
 from sksep.io import write_audio
 from sksep.neural._base import LoadedNet
-from sksep.pretrained import load, save
+from sksep.pretrained import load, load_network, save
 
 NOT_LOADED = """
 import gc, sys
@@ -51,8 +51,11 @@ def test_sksep_separate_on_a_file_imports_no_skorch(tmp_path):
     x = np.random.default_rng(0).normal(size=4000).astype("float32") * 0.1
     write_audio(tmp_path / "mix.wav", x, 8000)
     code = """
+import sys
 from sksep.cli import main
 assert main(["separate", "mix.wav", "-o", "out", "--quiet"]) == 0
+# the network alone is loaded: scikit-learn is most of a command's start-up
+assert 'sklearn' not in sys.modules, 'scikit-learn imported'
 """ + NOT_LOADED
     _run(code, tmp_path)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
@@ -135,3 +138,41 @@ def test_the_hann_window_is_scipys_to_the_bit(n_fft, win_length):
     ref = np.zeros(n_fft)
     ref[left:left + win_length] = get_window("hann", win_length, fftbins=True)
     assert ours.tobytes() == ref.tobytes()
+
+
+@pytest.mark.parametrize("name, sr, chunk", [
+    ("speech8k-2voices", 8000, "auto"),
+    ("speech8k-2voices", 16000, 5000),          # resampled, in chunks
+    ("speech8k-speech-noise", 8000, 3000),      # class-fixed
+    ("speech8k-2voices-cnn", 8000, None),
+])
+def test_the_network_alone_separates_as_the_estimator_does(name, sr, chunk):
+    x = np.random.default_rng(3).normal(size=(2, 12000)).astype("float32") * 0.1
+    net, est = load_network(name), load(name)
+    np.testing.assert_array_equal(net.separate(x, sr=sr, chunk_size=chunk),
+                                  est.separate(x, sr=sr, chunk_size=chunk))
+    assert net.n_sources_ == est.n_sources_ and net.sample_rate_ == est.sample_rate_
+    assert np.array_equal(getattr(net, "classes_", None), getattr(est, "classes_", None))
+    assert net.estimator == type(est).__name__
+
+
+def test_a_file_written_before_the_network_was_recorded_loads_alone(tmp_path):
+    """Older files lack the "network" entry: their network is rebuilt from
+    the estimator's parameters, with the same weights."""
+    path = tmp_path / "old.pt"
+    save(load("fsdd-2speakers"), path)
+    state = torch.load(path, weights_only=True)
+    del state["network"]
+    torch.save(state, path)
+    x = np.random.default_rng(4).normal(size=4000).astype("float32") * 0.1
+    np.testing.assert_array_equal(load_network(path).separate(x),
+                                  load("fsdd-2speakers").separate(x))
+
+
+def test_every_shipped_model_records_its_network():
+    """So that loading any of them for separation imports no scikit-learn."""
+    from sksep.pretrained import _resolve, list_models
+
+    for name in list_models():
+        state = torch.load(_resolve(name)[0], weights_only=True)
+        assert "network" in state, name

@@ -25,16 +25,12 @@ from .._validation import validate_audio
 from ._checks import (
     check_clips,
     check_every_class,
-    check_mixtures,
-    check_rate,
     check_snr_range,
     check_validation,
     encode,
     speed_range,
 )
-from ._inference import LoadedNet
-
-_AUTO_CHUNK = 1 << 18  # samples per chunk of separate(chunk_size="auto")
+from ._inference import LoadedNet, SeparateMixin, check_mixtures
 
 
 def _default_stft():
@@ -44,7 +40,8 @@ def _default_stft():
     return STFTTransformer(**SPEECH_8K)
 
 
-class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator):
+class BaseNeuralSeparator(SeparateMixin, VersionedPickleMixin, TransformerMixin,
+                          BaseEstimator):
     """Fit on clean clips, separate mixtures: the deep separators' contract.
 
     Subclasses define ``_build_mask_net(n_freqs, n_sources)``,
@@ -130,70 +127,6 @@ class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator)
         X = validate_audio(self, X, reset=False, dtype=[np.float32, np.float64])
         return self._separate(X).reshape(X.shape[0], -1).astype(X.dtype, copy=False)
 
-    def separate(self, X, *, sr=None, chunk_size="auto", overlap=0.25,
-                 progress=False):
-        """Separate mixtures of any length, optionally in chunks.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_times,), (n_times, 1) or (n_clips, n_times)
-            One mixture or a batch of equal-length mixtures. A single column
-            ``(n_times, 1)``, which :func:`sksep.io.read_audio` returns for a
-            mono file, is one mixture, as ``(n_times,)`` is. Integer arrays
-            are PCM audio (int16 full scale is 1.0), as ``read_audio``
-            would scale them; the sources come back as float32.
-        sr : int, default=None
-            Sample rate of ``X`` in Hz. When it differs from the rate the
-            model was trained at (``sample_rate_``), the mixtures are
-            resampled to the model's rate, separated, and the sources
-            resampled back to ``sr`` with the input's length; content above
-            half the model's rate is not kept. None assumes the model's
-            rate; a model that knows its rate then warns once that it
-            assumed it. A model whose rate is unknown (``sample_rate_`` not
-            set) refuses ``sr``.
-        chunk_size : int, 'auto' or None, default='auto'
-            Process the signal in overlapping chunks of this many samples,
-            so memory stays bounded on long recordings (see the user guide
-            for figures). 'auto' uses chunks of 2**18 samples (33 s at
-            8 kHz) for longer signals. None processes the signal whole. With permutation-invariant
-            training a chunk's outputs can come in any order; each chunk is
-            reordered to match the
-            previous one on their overlap (the order that maximises the
-            correlation of the overlapping samples), then the chunks are
-            cross-faded.
-        overlap : float, default=0.25
-            Fraction of ``chunk_size`` shared by neighbouring chunks.
-        progress : bool, default=False
-            Show a progress bar over the chunks (tqdm).
-
-        Returns
-        -------
-        S : ndarray of shape (n_sources, n_times) or (n_clips, n_sources, n_times)
-        """
-        check_is_fitted(self)
-        X, Xb = check_mixtures(X)
-        dtype = Xb.dtype
-        n_times = Xb.shape[1]
-        model_sr = check_rate(self, sr)
-        if model_sr is not None and sr != model_sr:
-            from .._separate import resample
-
-            Xb = resample(Xb, sr, model_sr).astype(dtype, copy=False)
-        if isinstance(chunk_size, str):
-            if chunk_size != "auto":
-                raise ValueError(
-                    f"chunk_size must be a positive int, 'auto' or None, got "
-                    f"{chunk_size!r}."
-                )
-            chunk_size = _AUTO_CHUNK
-        if chunk_size is None or Xb.shape[1] <= chunk_size:
-            S = self._separate(Xb).astype(dtype, copy=False)
-        else:
-            S = self._separate_chunked(Xb, int(chunk_size), overlap, progress)
-        if model_sr is not None and sr != model_sr:
-            S = resample(S, model_sr, sr, size=n_times).astype(dtype, copy=False)
-        return S[0] if X.ndim == 1 else S
-
     def predict_masks(self, X):
         """Time-frequency masks the network estimates for mixtures.
 
@@ -213,24 +146,6 @@ class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator)
         X, Xb = check_mixtures(X)
         masks = np.swapaxes(self._separate(Xb, key="masks"), -1, -2)
         return masks[0] if X.ndim == 1 else masks
-
-    def _separate_chunked(self, X, size, overlap, progress):
-        from ._inference import align_sources, chunk_bounds, join_chunks
-
-        min_size = self.stft_.n_fft
-        if size < min_size:
-            raise ValueError(
-                f"chunk_size must be at least n_fft={min_size} samples, got {size}."
-            )
-        if not 0 <= overlap < 1:
-            raise ValueError(f"overlap must be in [0, 1), got {overlap!r}.")
-        step = max(size - int(round(overlap * size)), 1)
-        return join_chunks(
-            lambda start, stop: self._separate(X[:, start:stop]).astype(X.dtype,
-                                                                      copy=False),
-            chunk_bounds(X.shape[1], size, step),
-            align=align_sources if self.permutation_invariant else None,
-            progress=progress)
 
     def score(self, X, y=None):
         """Mean SI-SDR improvement (dB) on a fixed, seeded set of mixtures.
@@ -292,6 +207,9 @@ class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator)
         return self
 
     # -- internals ----------------------------------------------------------
+
+    def _check_fitted(self):
+        check_is_fitted(self)
 
     def _class_fixed(self):
         return not self.permutation_invariant
@@ -426,11 +344,6 @@ class BaseNeuralSeparator(VersionedPickleMixin, TransformerMixin, BaseEstimator)
         torch.manual_seed(self._seed + done)
         self.net_.train_epochs(train, valid, **self._net_params())
         self.n_epochs_ = getattr(self, "_epoch_offset", 0) + len(self.net_.history)
-
-    def _separate(self, X, key="wave"):
-        from ._inference import run_module
-
-        return run_module(self.net_.module_, X, key)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,8 +2,6 @@
 training and scoring, mixtures for separating, and the ranges that
 parameter constraints cannot state."""
 
-import warnings
-from numbers import Real
 
 import numpy as np
 from sklearn.utils.validation import validate_data
@@ -15,44 +13,6 @@ from .._validation import (
     reject_bool,
     validate_audio,
 )
-
-
-def check_mixtures(X):
-    """Mixtures to separate: the checked input (integer PCM scaled to
-    floats; one column ``(n_times, 1)`` is one mixture) and its 2-D
-    float32 or float64 batch view."""
-    X = pcm_to_float(check_signal(
-        X, "Mixtures", "waveform (n_times,) or batch (n_clips, n_times)"))
-    if X.ndim == 2 and X.shape[1] == 1 and X.shape[0] > 1:
-        X = X[:, 0]  # one mono recording as read_audio returns it
-    dtype = np.float64 if X.dtype == np.float64 else np.float32
-    Xb = np.atleast_2d(X).astype(dtype, copy=False)
-    check_finite(Xb)
-    return X, Xb
-
-
-def check_rate(est, sr):
-    """The rate of ``est`` when ``separate(sr=sr)`` is to resample (else
-    None); warns once per estimator when the rate is assumed."""
-    model_sr = getattr(est, "sample_rate_", None)
-    if sr is None:
-        if model_sr is not None and not getattr(est, "_rate_assumed", False):
-            est._rate_assumed = True
-            warnings.warn(
-                f"separate() assumes the mixtures are sampled at {model_sr} "
-                "Hz, the rate this model was trained at; pass sr= (the "
-                "recording's rate) to resample them to it and back.",
-                UserWarning, stacklevel=3)
-        return None
-    if (isinstance(sr, bool) or not isinstance(sr, Real)
-            or not np.isfinite(sr) or sr <= 0):
-        raise ValueError(f"sr must be a positive sample rate in Hz, got {sr!r}.")
-    if model_sr is None:
-        raise ValueError(
-            f"sr={sr!r} was given, but the rate this separator was trained at "
-            "is unknown, so it cannot resample: set its sample_rate_ "
-            "attribute to the rate of the clips it was fitted on.")
-    return int(model_sr)
 
 
 def check_clips(est, X, y, *, reset, name="X"):

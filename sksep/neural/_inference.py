@@ -7,7 +7,14 @@ a long room recording) both run a fixed separator on overlapping chunks
 and cross-fade them, so memory stays bounded on long recordings.
 """
 
+import warnings
+from numbers import Real
+
 import numpy as np
+
+from .._audio_checks import check_finite, check_signal, pcm_to_float
+
+_AUTO_CHUNK = 1 << 18  # samples per chunk of separate(chunk_size="auto")
 
 
 class LoadedNet:
@@ -27,6 +34,181 @@ class LoadedNet:
     def __repr__(self):
         return f"{type(self).__name__}(module_={type(self.module_).__name__})"
 
+
+def check_mixtures(X):
+    """Mixtures to separate: the checked input (integer PCM scaled to
+    floats; one column ``(n_times, 1)`` is one mixture) and its 2-D
+    float32 or float64 batch view."""
+    X = pcm_to_float(check_signal(
+        X, "Mixtures", "waveform (n_times,) or batch (n_clips, n_times)"))
+    if X.ndim == 2 and X.shape[1] == 1 and X.shape[0] > 1:
+        X = X[:, 0]  # one mono recording as read_audio returns it
+    dtype = np.float64 if X.dtype == np.float64 else np.float32
+    Xb = np.atleast_2d(X).astype(dtype, copy=False)
+    check_finite(Xb)
+    return X, Xb
+
+
+def check_rate(est, sr):
+    """The rate of ``est`` when ``separate(sr=sr)`` is to resample (else
+    None); warns once per estimator when the rate is assumed."""
+    model_sr = getattr(est, "sample_rate_", None)
+    if sr is None:
+        if model_sr is not None and not getattr(est, "_rate_assumed", False):
+            est._rate_assumed = True
+            warnings.warn(
+                f"separate() assumes the mixtures are sampled at {model_sr} "
+                "Hz, the rate this model was trained at; pass sr= (the "
+                "recording's rate) to resample them to it and back.",
+                UserWarning, stacklevel=3)
+        return None
+    if (isinstance(sr, bool) or not isinstance(sr, Real)
+            or not np.isfinite(sr) or sr <= 0):
+        raise ValueError(f"sr must be a positive sample rate in Hz, got {sr!r}.")
+    if model_sr is None:
+        raise ValueError(
+            f"sr={sr!r} was given, but the rate this separator was trained at "
+            "is unknown, so it cannot resample: set its sample_rate_ "
+            "attribute to the rate of the clips it was fitted on.")
+    return int(model_sr)
+
+
+class SeparateMixin:
+    """``separate`` (mixtures of any length, at any rate, in chunks) for
+    anything holding a trained network as ``net_.module_``: the deep
+    separators, and :class:`NetworkSeparator`, the network of a model file
+    alone. Needs ``n_sources_``, ``permutation_invariant``, optionally
+    ``sample_rate_``, and ``_check_fitted()``."""
+
+    def separate(self, X, *, sr=None, chunk_size="auto", overlap=0.25,
+                 progress=False):
+        """Separate mixtures of any length, optionally in chunks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_times,), (n_times, 1) or (n_clips, n_times)
+            One mixture or a batch of equal-length mixtures. A single column
+            ``(n_times, 1)``, which :func:`sksep.io.read_audio` returns for a
+            mono file, is one mixture, as ``(n_times,)`` is. Integer arrays
+            are PCM audio (int16 full scale is 1.0), as ``read_audio``
+            would scale them; the sources come back as float32.
+        sr : int, default=None
+            Sample rate of ``X`` in Hz. When it differs from the rate the
+            model was trained at (``sample_rate_``), the mixtures are
+            resampled to the model's rate, separated, and the sources
+            resampled back to ``sr`` with the input's length; content above
+            half the model's rate is not kept. None assumes the model's
+            rate; a model that knows its rate then warns once that it
+            assumed it. A model whose rate is unknown (``sample_rate_`` not
+            set) refuses ``sr``.
+        chunk_size : int, 'auto' or None, default='auto'
+            Process the signal in overlapping chunks of this many samples,
+            so memory stays bounded on long recordings (see the user guide
+            for figures). 'auto' uses chunks of 2**18 samples (33 s at
+            8 kHz) for longer signals. None processes the signal whole.
+            With permutation-invariant training a chunk's outputs can come
+            in any order; each chunk is reordered to match the previous one
+            on their overlap (the order that maximises the
+            correlation of the overlapping samples), then the chunks are
+            cross-faded.
+        overlap : float, default=0.25
+            Fraction of ``chunk_size`` shared by neighbouring chunks.
+        progress : bool, default=False
+            Show a progress bar over the chunks (tqdm).
+
+        Returns
+        -------
+        S : ndarray of shape (n_sources, n_times) or (n_clips, n_sources, n_times)
+        """
+        self._check_fitted()
+        X, Xb = check_mixtures(X)
+        dtype = Xb.dtype
+        n_times = Xb.shape[1]
+        model_sr = check_rate(self, sr)
+        if model_sr is not None and sr != model_sr:
+            from .._separate import resample
+
+            Xb = resample(Xb, sr, model_sr).astype(dtype, copy=False)
+        if isinstance(chunk_size, str):
+            if chunk_size != "auto":
+                raise ValueError(
+                    f"chunk_size must be a positive int, 'auto' or None, got "
+                    f"{chunk_size!r}."
+                )
+            chunk_size = _AUTO_CHUNK
+        if chunk_size is None or Xb.shape[1] <= chunk_size:
+            S = self._separate(Xb).astype(dtype, copy=False)
+        else:
+            S = self._separate_chunked(Xb, int(chunk_size), overlap, progress)
+        if model_sr is not None and sr != model_sr:
+            S = resample(S, model_sr, sr, size=n_times).astype(dtype, copy=False)
+        return S[0] if X.ndim == 1 else S
+
+    def _separate_chunked(self, X, size, overlap, progress):
+        min_size = self.net_.module_.n_fft
+        if size < min_size:
+            raise ValueError(
+                f"chunk_size must be at least n_fft={min_size} samples, got {size}."
+            )
+        if not 0 <= overlap < 1:
+            raise ValueError(f"overlap must be in [0, 1), got {overlap!r}.")
+        step = max(size - int(round(overlap * size)), 1)
+        return join_chunks(
+            lambda start, stop: self._separate(X[:, start:stop]).astype(X.dtype,
+                                                                      copy=False),
+            chunk_bounds(X.shape[1], size, step),
+            align=align_sources if self.permutation_invariant else None,
+            progress=progress)
+
+    def _separate(self, X, key="wave"):
+        return run_module(self.net_.module_, X, key)
+
+
+class NetworkSeparator(SeparateMixin):
+    """A model file's network alone, ready to separate: what the file
+    service (``sksep separate``, :func:`sksep.batch.separate_files`) loads.
+
+    :meth:`separate` is the deep separators' own (:class:`SeparateMixin`),
+    so it gives the same sources to the bit; building it imports neither
+    scikit-learn nor skorch, which is most of a command's start-up. Load
+    the estimator (:func:`sksep.pretrained.load`) to train, score or put
+    the model in a pipeline.
+
+    Parameters
+    ----------
+    module : sksep.nn.SpectralSeparator
+        The trained network.
+    n_sources : int
+        Its outputs.
+    permutation_invariant : bool, default=True
+        False for a class-fixed model (one output per class, in the order
+        of ``classes``).
+    classes : array-like, default=None
+        A class-fixed model's classes.
+    sample_rate : int, default=None
+        The rate it was trained at, in Hz.
+    estimator : str, default='MaskEstimator'
+        The class of the estimator the file holds.
+    """
+
+    def __init__(self, module, *, n_sources, permutation_invariant=True, classes=None,
+                 sample_rate=None, estimator="MaskEstimator"):
+        module.eval()
+        self.net_ = LoadedNet(module)
+        self.n_sources_ = int(n_sources)
+        self.permutation_invariant = bool(permutation_invariant)
+        if classes is not None:
+            self.classes_ = np.asarray(classes)
+        if sample_rate is not None:
+            self.sample_rate_ = int(sample_rate)
+        self.estimator = estimator
+
+    def _check_fitted(self):
+        """Built from a trained network: always fitted."""
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.estimator}, "
+                f"n_sources={self.n_sources_})")
 
 
 def run_module(module, X, key="wave"):

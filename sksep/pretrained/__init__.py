@@ -29,9 +29,17 @@ from importlib import resources
 from pathlib import Path
 
 from .._persistence import SksepVersionWarning
-from ._format import FORMAT, FORMAT_VERSION, check_state, from_state, to_state
+from ._format import (
+    FORMAT,
+    FORMAT_VERSION,
+    check_state,
+    from_state,
+    network_separator,
+    to_state,
+)
 
-__all__ = ["ModelRegistry", "SksepVersionWarning", "list_models", "load", "save"]
+__all__ = ["ModelRegistry", "SksepVersionWarning", "list_models", "load",
+           "load_network", "save"]
 
 _DATA = "data"
 
@@ -162,6 +170,16 @@ def load(name_or_path, *, device="cpu"):
     >>> sep.separate(mix).shape
     (2, 4000)
     """
+    state, sample_rate = _read(name_or_path, device)
+    est = from_state(state, device=device)
+    if sample_rate is not None:
+        est.sample_rate_ = int(sample_rate)
+    return est
+
+
+def _read(name_or_path, device):
+    """A model file's checked dictionary, tensors on ``device``, and the
+    rate its model runs at (None when not known)."""
     import torch
 
     path, entry = _resolve(name_or_path)
@@ -175,11 +193,56 @@ def load(name_or_path, *, device="cpu"):
             "truncated or corrupted."
         ) from exc
     check_state(state, path)
-    est = from_state(state, device=device)
-    sample_rate = state["metadata"].get("sample_rate") or (entry or {}).get("sample_rate")
-    if sample_rate is not None:
-        est.sample_rate_ = int(sample_rate)
-    return est
+    rate = state["metadata"].get("sample_rate") or (entry or {}).get("sample_rate")
+    return state, rate
+
+
+def load_network(name_or_path, *, device="cpu"):
+    """The network of a shipped model or model file, to separate with.
+
+    What :func:`load` returns without the estimator around it: an object
+    whose ``separate`` is the estimator's (the same sources, to the bit) and
+    whose ``n_sources_``, ``classes_`` and ``sample_rate_`` are the
+    estimator's; ``estimator`` names the estimator's class.
+    Loading it imports neither scikit-learn nor skorch (for any file
+    written by this version), so a program that only separates, such as
+    ``sksep separate``, starts in about the time of ``import torch``.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A name from :func:`list_models` or a file written by :func:`save`.
+    device : str, default='cpu'
+        Torch device for the network.
+
+    Returns
+    -------
+    separator : NetworkSeparator
+        ``separate(X, sr=..., chunk_size=..., overlap=..., progress=...)``
+        as :meth:`sksep.MaskEstimator.separate`; no ``fit``, ``transform``
+        or ``score`` (load the estimator for those).
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, ValueError
+        As :func:`load`.
+
+    See Also
+    --------
+    load : The fitted estimator, to train, score or use in a pipeline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.pretrained import load, load_network
+    >>> mix = np.random.default_rng(0).normal(size=8000).astype("float32")
+    >>> net = load_network("speech8k-2voices")
+    >>> est = load("speech8k-2voices")
+    >>> np.array_equal(net.separate(mix, sr=8000), est.separate(mix, sr=8000))
+    True
+    """
+    state, sample_rate = _read(name_or_path, device)
+    return network_separator(state, device=device, sample_rate=sample_rate)
 
 
 def save(estimator, path, *, metadata=None, overwrite=False, half=False):

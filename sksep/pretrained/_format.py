@@ -29,6 +29,7 @@ from .._persistence import _plain
 
 FORMAT = "sksep-model"
 FORMAT_VERSION = 1
+ESTIMATORS = ("MaskEstimator", "CNNAutoencoderSeparator")   # what a file may hold
 
 
 def _tuples(params):
@@ -147,10 +148,57 @@ def check_state(state, path):
             f"(written by sksep {state.get('sksep_version')}); this sksep "
             f"reads format {FORMAT_VERSION}."
         )
-    from .. import neural
-
-    if not isinstance(getattr(neural, state["estimator"], None), type):
+    if state.get("estimator") not in ESTIMATORS:
         raise ValueError(f"'{path}' holds an unknown estimator {state['estimator']!r}.")
+
+
+def _window(stft_params):
+    """The fitted front end's window, as :class:`STFTTransformer` computes
+    it from its parameters (numpy alone)."""
+    from .. import _dsp
+
+    n_fft = stft_params["n_fft"]
+    _, win_length = _dsp.resolve_lengths(n_fft, stft_params["hop_length"],
+                                         stft_params["win_length"])
+    return _dsp.window_values(stft_params["window"], win_length, n_fft)
+
+
+def _load_weights(module, state, name):
+    """``module`` with the file's weights (cast to its dtypes; its own
+    window kept: older files stored a float16 copy of it)."""
+    own = module.state_dict()
+    weights = {k: v.to(dtype=own[k].dtype) if k in own else v
+               for k, v in state["state_dict"].items()}
+    weights["window"] = own["window"]
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"The saved weights do not fit this version's {name} network: {exc}"
+        ) from exc
+    return module
+
+
+def network_separator(state, device="cpu", sample_rate=None):
+    """The network of a file's dictionary (:func:`check_state` passed) as a
+    :class:`~sksep.neural._inference.NetworkSeparator` on ``device``:
+    scikit-learn and skorch are not imported for a file that records its
+    network (``"network"``, every file written since it was added); an
+    older one is read through its estimator."""
+    from ..neural._inference import NetworkSeparator
+
+    fitted = state["fitted"]
+    if "network" in state:
+        module = _load_weights(build_network(state["network"],
+                                             _window(state["stft_params"])),
+                               state, state["estimator"]).to(device)
+    else:
+        module = from_state(state, device=device).net_.module_
+    return NetworkSeparator(
+        module, n_sources=fitted["n_sources_"],
+        permutation_invariant=state["params"].get("permutation_invariant", True),
+        classes=fitted["classes_"], sample_rate=sample_rate,
+        estimator=state["estimator"])
 
 
 def from_state(state, device="cpu"):
@@ -177,19 +225,7 @@ def from_state(state, device="cpu"):
         module = build_network(state["network"], stft.window_)
     else:                                   # written before "network" was added
         module = est._build_module(stft, fitted["n_sources_"])
-    own = module.state_dict()
-    weights = {k: v.to(dtype=own[k].dtype) if k in own else v
-               for k, v in state["state_dict"].items()}
-    # the window comes exactly from the STFT parameters (older files
-    # stored a float16 copy of it, which is replaced)
-    weights["window"] = own["window"]
-    try:
-        module.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"The saved weights do not fit this version's {cls.__name__} "
-            f"network: {exc}"
-        ) from exc
+    _load_weights(module, state, cls.__name__)
     classes = fitted["classes_"]
     return est._restore(stft, module, n_features_in_=fitted["n_features_in_"],
                         n_sources_=fitted["n_sources_"], n_epochs_=fitted["n_epochs_"],
