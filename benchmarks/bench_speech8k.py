@@ -19,6 +19,12 @@ For each corpus:
   heard in training) added at 5 to 15 dB SNR (against the two voices); the
   estimates are scored against the clean voices, the improvement against the
   noisy mixture.
+* **the same voices in a room**: both voices of each 4 s mixture through a
+  simulated shoebox room (:func:`sksep.datasets.make_room_mixture`, one
+  microphone, RT60 drawn from 0.2 to 0.5 s, positions seeded), scored
+  against the reverberant voices as the microphone hears them (the task is
+  separating, not dereverberating); the rooms are drawn from their own
+  seed, so the other conditions' mixtures are those of earlier runs.
 * **conversations**: ``--n-conversations`` conversations built by
   :func:`sksep.datasets.make_conversation` (each speaker's sentences follow
   one another with pauses of 0.3 to 2.5 s, random start offsets, -5..5 dB):
@@ -49,6 +55,7 @@ import numpy as np
 SR = 8000
 CORPORA = {"librispeech": "LibriSpeech readers", "speechocean762": "speechocean762 readers"}
 CONVERSATION_SECONDS = {"librispeech": 25.0, "speechocean762": 60.0}
+ROOM_RT60 = (0.2, 0.5)
 
 
 def _excerpt(rng, clip, size):
@@ -80,8 +87,11 @@ def test_mixtures(data, corpus, n=200, seconds=4.0, seed=0):
     speakers = np.unique(test.speaker[keep])
     by = {s: np.flatnonzero(test.speaker == s) for s in speakers}
     sex = dict(zip(test.speaker, test.sex))
+    from sksep.datasets import make_room_mixture
+
     noises = _noises(data)
-    mix, noisy, refs, same, alone = [], [], [], [], []
+    room_rng = np.random.default_rng([seed, len(corpus), 7])
+    mix, noisy, refs, same, alone, wet = [], [], [], [], [], []
     for _ in range(n):
         a, b = rng.choice(speakers, 2, replace=False)
         same.append(sex[a] == sex[b])
@@ -101,9 +111,13 @@ def test_mixtures(data, corpus, n=200, seconds=4.0, seed=0):
                                 * 10 ** (-rng.uniform(5, 15) / 10))
         noisy.append(mix[-1] + noise)
         alone.append(_excerpt(rng, test.waveforms[rng.choice(by[a])], size))
+        _, images = make_room_mixture(
+            src.T, SR, n_mics=1, rt60=room_rng.uniform(*ROOM_RT60),
+            random_state=int(room_rng.integers(2**31 - 1)))
+        wet.append(images[:, :, 0])
     f32 = lambda v: np.array(v, dtype=np.float32)  # noqa: E731
     return {"mix": f32(mix), "noisy": f32(noisy), "refs": f32(refs),
-            "same": np.array(same), "alone": f32(alone)}
+            "same": np.array(same), "alone": f32(alone), "wet": f32(wet)}
 
 
 def conversations(data, corpus, n=10, seed=1):
@@ -202,6 +216,13 @@ def score_model(model, sets, convs):
         row[f"{corpus}, 4 s, noise 5-15 dB"] = {
             "si_sdri_db": sisdri(Y, est, d["noisy"]),
             "input_si_sdr_db": float(np.mean(_si_sdr(Y, d["noisy"])))}
+        wet = d["wet"]
+        room_mix = wet.sum(1)
+        row[f"{corpus}, 4 s, room RT60 {ROOM_RT60[0]:g}-{ROOM_RT60[1]:g} s"] = {
+            "si_sdri_db": sisdri(wet, model.separate(room_mix, sr=SR), room_mix),
+            "irm_si_sdri_db": sisdri(wet, ideal_mask_separation(wet, kind="irm",
+                                                                stft=model.stft_),
+                                     room_mix)}
         gap, loud = alone_scores(d["alone"], model.separate(d["alone"], sr=SR))
         row[f"{corpus}, one voice alone"] = {"alone_gap_db": gap,
                                             "alone_si_sdr_db": loud}
