@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sksep.decomposition import _iva_core as core
-from sksep.decomposition import _iva_online as mod
+from sksep.decomposition import _iva_core as mod
 from sksep.decomposition._iva_online import _OnlineAuxIVA
 
 F, M, T = 5, 3, 400

@@ -21,12 +21,11 @@ from .._dsp import DEFAULT_SAMPLE_RATE, room
 from ..spectral import STFTTransformer
 from ..streaming import BlockStreamer
 from ._iva_core import (
-    _EPS,
     _SMALL,
     _inverse_row,
     _ip_row,
+    _ip_sweep_small,
     _power,
-    _solve_unit,
     _weights,
     _whitening,
     auxiva,
@@ -119,28 +118,14 @@ class _OnlineAuxIVA:
         where the recursion amplifies rounding), ``w^H V w``. A row that
         comes out non-finite (a zero pivot) hands the remaining rows to the
         LAPACK path, which then raises or not as it always did."""
-        n = x.shape[1]
-        Wt = self.W.transpose(1, 2, 0).copy()                      # (K, M, F)
+        Wt = self.W.transpose(1, 2, 0)                             # (K, M, F)
         xt = np.ascontiguousarray(x.T)                             # (M, F)
         phi = self._phi(_power((Wt * xt).sum(axis=1).T))           # (K,)
         xx = xt[:, None] * xt.conj()[None]                         # (M, M, F)
         vt = self._v                                               # (K, M, M, F)
         vt *= alpha
         vt += ((1 - alpha) * phi)[:, None, None, None] * xx
-        for k in range(n):
-            A = (Wt[:, :, None] * vt[k]).sum(axis=1)               # W V
-            w = _solve_unit(A, k)                                  # A w = e_k
-            vw = (vt[k] * w).sum(axis=1)                           # V w
-            with np.errstate(invalid="ignore", over="ignore"):
-                norm = np.sqrt(np.maximum((w.conj() * vw).sum(axis=0).real, _EPS))
-                row = w.conj() / norm
-            if not np.all(np.isfinite(row)):
-                self.W[...] = Wt.transpose(2, 0, 1)
-                for j in range(k, n):
-                    _ip_row(self.W, self.V[j], j)
-                return
-            Wt[k] = row
-        self.W[...] = Wt.transpose(2, 0, 1)
+        _ip_sweep_small(self.W, vt)     # offline AuxIVA's row updates
 
     def _project(self, x):
         """The separated frame ``(F, K)``: the outputs ``W x`` scaled back
