@@ -26,6 +26,18 @@ def tiny_lstm():
                                                             digits.speaker)
 
 
+@pytest.fixture(params=["numba", "numpy"])
+def tcn_path(request, monkeypatch):
+    """The causal TCN stepper's two paths: the compiled kernel (skipped
+    without numba) and the NumPy reference."""
+    import sksep.nn._stepper as stepper
+
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(stepper, "FUSED", request.param == "numba")
+    return request.param
+
+
 def _stream(sep, x, sizes):
     stream = sep.streamer()
     out, i, k = [], 0, 0
@@ -41,7 +53,7 @@ def _stream(sep, x, sizes):
                                    "speech8k-2voices-causal-16ms",
                                    "speech8k-speech-noise-causal-16ms", "lstm"])
 def test_stream_equals_offline_causal_output_shifted_by_the_latency(
-        model, mixture, tiny_lstm):
+        model, mixture, tiny_lstm, tcn_path):
     sep = tiny_lstm if model == "lstm" else load(model)
     offline = sep.separate(mixture, chunk_size=None)
     # random block sizes, single samples and sizes that are no multiple of the hop
@@ -57,7 +69,8 @@ def test_stream_equals_offline_causal_output_shifted_by_the_latency(
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "softmax"])
-def test_causal_tcn_stepper_equals_the_network_on_the_whole_sequence(activation):
+def test_causal_tcn_stepper_equals_the_network_on_the_whole_sequence(
+        activation, tcn_path):
     import torch
 
     from sksep.nn import MaskNet
@@ -88,7 +101,9 @@ def test_causal_tcn_stepper_equals_the_network_on_the_whole_sequence(activation)
                 return np.concatenate(out, axis=1)
 
     # the algorithm is exact: in float64 it gives the float64 network's masks
-    assert np.abs(stepped(net._tcn_stepper(dtype=np.float64)) - offline64).max() < 1e-10
+    step64 = net._tcn_stepper(dtype=np.float64)
+    assert step64.fused_ == (tcn_path == "numba")
+    assert np.abs(stepped(step64) - offline64).max() < 1e-10
     # the streams compute in float32 (torch's float32 masks differ from
     # float64 by 6e-6 here, with these large weights)
     out = stepped(net.stepper())

@@ -1,7 +1,26 @@
 """The causal TCN's NumPy stepper: :class:`~sksep.nn.MaskNet` (``kind='causal-tcn'``)
 frame by frame for live streaming (``MaskNet._tcn_stepper``)."""
 
+import os
+import time
+
 import numpy as np
+
+#: Run the call as one compiled kernel (``sksep.nn._fused``, numba) when numba
+#: can be imported; ``False`` (or the environment variable ``SKSEP_NUMBA=0``)
+#: keeps the NumPy path, the reference. Read when a stepper is built.
+FUSED = os.environ.get("SKSEP_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _fused_kernel():
+    """``sksep.nn._fused.tcn_call``, or None without numba."""
+    if not FUSED:
+        return None
+    try:
+        from ._fused import tcn_call
+    except ImportError:     # no numba (or one this NumPy refuses): the NumPy path
+        return None
+    return tcn_call
 
 
 class _CausalTCNStepper:
@@ -26,6 +45,13 @@ class _CausalTCNStepper:
 
     ``dtype`` is the dtype of the arithmetic, float32 by default as the
     streamer uses it (the folding is done in float64).
+
+    With numba (``FUSED``), a call is one compiled kernel over the same folded
+    weights and tapes (``sksep.nn._fused``): the ~30 NumPy operations per
+    layer cost more than their arithmetic. It is compiled (or loaded from
+    numba's cache) and run on a dummy frame here, at construction, so that
+    no compilation lands in a stream; ``compile_s_`` says how long that took
+    (0 on the NumPy path) and ``fused_`` which path runs.
     """
 
     max_frames = 64      # frames per pass; longer calls are split (causal)
@@ -95,6 +121,48 @@ class _CausalTCNStepper:
         self._expit = expit
         self.pos = 0        # frames on the tapes after their history
         self._rows, self._views = 0, {}
+        self.fused_, self.compile_s_ = False, 0.0
+        kernel = _fused_kernel()
+        if kernel is not None and self.layers and len(
+                {len(L["taps"]) for L in self.layers}) == 1:
+            self._setup_fused(kernel)
+
+    def _setup_fused(self, kernel):
+        """Stack the layers' weights for the kernel, put every tape in one
+        array (the layers' tapes become views of it, so both paths share the
+        state), and compile and warm the kernel on a dummy frame."""
+        dt, Ls = self.dtype, self.layers
+        sizes = [L["tape"].shape[0] for L in Ls]
+        start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        tapes = np.empty((sum(sizes), Ls[0]["hidden"]), dt)
+        for L, a, m in zip(Ls, start, sizes):
+            tapes[a:a + m] = L["tape"]
+            L["tape"] = tapes[a:a + m]
+        self._steps = [(*st[:4], L["tape"], *st[5:]) for st, L in zip(self._steps, Ls)]
+        hid = Ls[0]["hidden"]
+        aff = [L["affine"] or (np.ones(hid, dt), np.zeros(hid, dt)) for L in Ls]
+        c = np.ascontiguousarray    # the kernel's loops want C order
+        self._fused_args = (
+            c(self.w0), self._var_f[-1, 0], c(np.stack([L["w_in"] for L in Ls])),
+            np.array([L["a1"] for L in Ls], dt), np.array([L["var1"][-1, 0] for L in Ls], dt),
+            np.array([L["affine"] is not None for L in Ls]),
+            c(np.stack([a[0] for a in aff])), c(np.stack([a[1] for a in aff])),
+            tapes, start, np.array([L["context"] for L in Ls], np.int64))
+        self._fused_args2 = (
+            np.array([[b for b, _ in L["taps"]] for L in Ls], np.int64),
+            c(np.stack([np.stack([w for _, w in L["taps"]]) for L in Ls])),
+            c(np.stack([L["bias"] for L in Ls])),
+            np.array([L["a2"] for L in Ls], dt), np.array([L["var2"][-1, 0] for L in Ls], dt),
+            c(np.stack([L["res"] for L in Ls])), dt.type(self.a_skip), c(self.out),
+            self.n_sources, self.softmax)
+        self._kernel = kernel
+        # compile (or load from the cache) and run once, on a frame written
+        # past the tapes' live rows and then forgotten (pos is not advanced)
+        t0 = time.perf_counter()
+        kernel(np.zeros((1, self.n_freqs), dt), *self._fused_args, self.pos,
+               *self._fused_args2)
+        self.compile_s_ = time.perf_counter() - t0
+        self.fused_ = True
 
     def _buffers(self, n):
         """Views of the work buffers for ``n`` frames (grown on demand)."""
@@ -140,7 +208,12 @@ class _CausalTCNStepper:
                 c = L["context"]
                 L["tape"][:c] = L["tape"][self.pos:self.pos + c]
             self.pos = 0
-        p, v = self.pos, self._buffers(n)
+        p = self.pos
+        if self.fused_:
+            self.pos += n
+            return self._kernel(np.ascontiguousarray(x), *self._fused_args, p,
+                                *self._fused_args2)
+        v = self._buffers(n)
         # np.dot where the output is contiguous (less overhead than matmul)
         mul, add, sub, div, sqrt, dot = (np.multiply, np.add, np.subtract, np.divide,
                                          np.sqrt, np.dot)
