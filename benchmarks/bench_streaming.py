@@ -92,29 +92,40 @@ def time_blocks(streams, x, block, outputs=None):
 
 def code_at(rev):
     """A context manager that builds streamers with the TCN stepper and the
-    BlockStreamer of git revision ``rev``."""
+    BlockStreamer of git revision ``rev``: its ``sksep/nn/_stepper.py``
+    (where the stepper has lived since it left ``_modules.py``; loading
+    ``_modules.py`` alone would import the current stepper) or, for older
+    revisions, its ``MaskNet._tcn_stepper``, and its ``sksep/streaming.py``."""
     import sksep.nn._modules
     import sksep.streaming
 
-    old = {}
-    for path, package in (("sksep/nn/_modules.py", "sksep.nn"),
-                          ("sksep/streaming.py", "sksep")):
-        text = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout
+    def load(path, package):
+        done = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT,
+                              capture_output=True, text=True)
+        if done.returncode:
+            return None                 # not in that revision
         file = Path(tempfile.mkdtemp()) / Path(path).name
-        file.write_text(text)
-        spec = importlib.util.spec_from_file_location(f"{package}._at_rev", file)
+        file.write_text(done.stdout)
+        spec = importlib.util.spec_from_file_location(
+            f"{package}._{file.stem.strip('_')}_at_rev", file)
         module = importlib.util.module_from_spec(spec)
         module.__package__ = package
         spec.loader.exec_module(module)
-        old[path] = module
+        return module
+
+    stepper = load("sksep/nn/_stepper.py", "sksep.nn")
+    if stepper is not None:
+        def tcn_stepper(self, dtype=np.float32):
+            return stepper._CausalTCNStepper(self, dtype=dtype)
+    else:
+        tcn_stepper = load("sksep/nn/_modules.py", "sksep.nn").MaskNet._tcn_stepper
+    engine = load("sksep/streaming.py", "sksep")
 
     @contextlib.contextmanager
     def patched():
         net, eng = sksep.nn._modules.MaskNet, sksep.streaming
         saved = net._tcn_stepper, eng.BlockStreamer
-        net._tcn_stepper = old["sksep/nn/_modules.py"].MaskNet._tcn_stepper
-        eng.BlockStreamer = old["sksep/streaming.py"].BlockStreamer
+        net._tcn_stepper, eng.BlockStreamer = tcn_stepper, engine.BlockStreamer
         try:
             yield
         finally:
