@@ -123,4 +123,4 @@ def write_audio(path, data, sr, *, overwrite=False, subtype=None):
     ...
     FileExistsError: '...noise.flac' already exists; pass overwrite=True to replace it.
     """
-    return write_audio_file(path, data, sr, overwrite=overwrite, subtype=subtype)
+    write_audio_file(path, data, sr, overwrite=overwrite, subtype=subtype)
