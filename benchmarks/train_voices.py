@@ -605,10 +605,14 @@ def train(args):
             scores = {k: round(si_sdri(module, *v, device), 3) if isinstance(v, tuple)
                       else round(alone_gap(module, v, device), 3) for k, v in valid.items()}
             history = progress.get("history") or [scores]
-            progress.setdefault("start_scores", {"libri": history[0]["libri"]})
+            start = progress.setdefault("start_scores", {"libri": history[0]["libri"]})
+            start.setdefault("so", history[0].get("so", scores["so"]))
             # a better criterion does not count if clean LibriSpeech separation
-            # fell more than --clean-tolerance below where the run started
-            clean_ok = scores["libri"] >= progress["start_scores"]["libri"] - args.clean_tolerance
+            # fell more than --clean-tolerance below where the run started, or
+            # (--so-tolerance) the speechocean762 readers' more than that
+            clean_ok = scores["libri"] >= start["libri"] - args.clean_tolerance
+            if args.so_tolerance is not None:
+                clean_ok = clean_ok and scores["so"] >= start["so"] - args.so_tolerance
             line = (f"valid libri {scores['libri']:6.2f}  so {scores['so']:6.2f}  "
                     f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}  "
                     f"alone gap {scores['libri-alone']:5.1f}/{scores['so-alone']:5.1f} dB"
@@ -762,6 +766,10 @@ def main(argv=None):
     p.add_argument("--clean-tolerance", type=float, default=0.25,
                    help="dB the clean LibriSpeech valid SI-SDRi may fall below the "
                         "run's start for a network to be kept as the best")
+    p.add_argument("--so-tolerance", type=float, default=None,
+                   help="voices: dB the speechocean762 valid SI-SDRi may fall below "
+                        "the run's start for a network to be kept (default: not "
+                        "checked)")
     p.add_argument("--task", choices=("voices", "speech-noise"), default="voices",
                    help="voices: two voices apart (PIT); speech-noise: one voice "
                         "from background noise, class-fixed outputs ['noise', 'speech']")

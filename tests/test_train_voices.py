@@ -76,11 +76,11 @@ def init(tmp_path_factory):
     return path
 
 
-def _run(tv, data, init, checkpoints, steps):
+def _run(tv, data, init, checkpoints, steps, *extra):
     tv.main(["--data", str(data), "--init", str(init), "--name", "tiny",
              "--checkpoints", str(checkpoints), "--max-steps", str(steps),
              "--batch-size", "2", "--n-valid", "2", "--valid-minutes", "1e6",
-             "--warmup-minutes", "0", "--hours", "1e6", "--lr", "1e-2"])
+             "--warmup-minutes", "0", "--hours", "1e6", "--lr", "1e-2", *extra])
     return torch.load(Path(checkpoints) / "tiny.state.pt", weights_only=False)
 
 
@@ -101,6 +101,19 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tv, data, init, tmp_
     # the best network so far is a loadable model file
     assert load(tmp_path / "cut" / "tiny.best.pt").separate(
         np.zeros(1600, np.float32), sr=SR).shape == (2, 1600)
+
+
+def test_so_tolerance_keeps_no_network_that_loses_speechocean762(tv, data, init,
+                                                                 tmp_path):
+    """--so-tolerance: a network is kept as the best only if the
+    speechocean762 valid score stays within it of the run's start (here
+    one that cannot be met, then one that always is)."""
+    strict = _run(tv, data, init, tmp_path / "strict", 1, "--so-tolerance", "-1000")
+    assert "best_step" not in strict["progress"]
+    assert not (tmp_path / "strict" / "tiny.best.pt").exists()
+    loose = _run(tv, data, init, tmp_path / "loose", 1, "--so-tolerance", "1000")
+    assert loose["progress"]["best_step"] in (0, 1)
+    assert (tmp_path / "loose" / "tiny.best.pt").exists()
 
 
 def test_training_mixtures_are_reproducible_and_varied(tv, data):
