@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ._dsp import Framer, OverlapAdder
-from ._validation import check_finite, pcm_to_float
+from ._audio_checks import check_finite, pcm_to_float
 
 __all__ = ["BlockStreamer"]
 

@@ -176,3 +176,32 @@ def test_every_shipped_model_records_its_network():
     for name in list_models():
         state = torch.load(_resolve(name)[0], weights_only=True)
         assert "network" in state, name
+
+
+def test_sksep_stream_on_a_mono_file_imports_no_scikit_learn(tmp_path):
+    x = np.random.default_rng(5).normal(size=4000).astype("float32") * 0.1
+    write_audio(tmp_path / "mix.wav", x, 8000)
+    code = """
+import sys
+from sksep.cli import main
+assert main(["stream", "mix.wav", "-o", "out", "--block-ms", "8"]) == 0
+assert 'sklearn' not in sys.modules, 'scikit-learn imported'
+""" + NOT_LOADED
+    _run(code, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "mix_source1.wav", "mix_source2.wav"]
+
+
+@pytest.mark.parametrize("name", ["speech8k-2voices-causal-16ms",
+                                  "speech8k-speech-noise-causal-16ms"])
+def test_the_network_alone_streams_as_the_estimator_does(name):
+    x = np.random.default_rng(6).normal(size=6000).astype("float32") * 0.1
+    out = []
+    for model in (load(name), load_network(name)):
+        stream = model.streamer()
+        out.append(np.concatenate([stream.process(x[i:i + 100])
+                                   for i in range(0, x.size, 100)]
+                                  + [stream.flush()], axis=1))
+    np.testing.assert_array_equal(out[0], out[1])
+    with pytest.raises(ValueError, match="cannot stream"):
+        load_network("speech8k-2voices").streamer()

@@ -65,7 +65,7 @@ def _streamer(args, n_channels, sr):
             sample_rate=sr)
         return stream, None, f"online IVA, {n_channels} microphones"
     name = args.model or STREAM_MODEL
-    model = load_model(name)
+    model = load_model(name, network_only=True)
     try:
         stream = model.streamer()
     except (ValueError, AttributeError) as exc:
@@ -75,7 +75,9 @@ def _streamer(args, n_channels, sr):
             "-32ms, or one trained with a causal kind).") from exc
     kinds = (f"{model.n_sources_} voices" if output_names(model) is None
              else "outputs " + ", ".join(map(str, model.classes_)))
-    return stream, model, f"{name} ({type(model).__name__}, {kinds})"
+    held = getattr(model, "estimator", None)       # a NetworkSeparator's estimator
+    held = held if isinstance(held, str) else type(model).__name__
+    return stream, model, f"{name} ({held}, {kinds})"
 
 
 def _run_blocks(stream, x, block):

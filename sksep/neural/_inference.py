@@ -164,6 +164,30 @@ class SeparateMixin:
         return run_module(self.net_.module_, X, key)
 
 
+def network_streamer(module, window, n_sources, sample_rate=None):
+    """The :class:`~sksep.streaming.BlockStreamer` of a causal mask network
+    (``module``, a :class:`sksep.nn.SpectralSeparator` whose mask network
+    steps frame by frame) over its STFT with ``window`` (the fitted front
+    end's, float64): what :meth:`MaskEstimator.streamer` and
+    :meth:`NetworkSeparator.streamer` return. The network's state lives in
+    the stream."""
+    from ..nn._modules import _LOG_EPS
+    from ..streaming import BlockStreamer
+
+    module.eval()
+    masks_of = module.mask_net.stepper()                  # its own state
+
+    def processor(spec):                                  # (T, F, 1) complex
+        x = spec[:, :, 0]
+        m = masks_of(np.log(x.real**2 + x.imag**2 + _LOG_EPS))     # (S, T, F)
+        return np.moveaxis(m.astype(np.float64) * x[None], 0, -1)  # (T, F, S)
+
+    return BlockStreamer(
+        processor, n_fft=module.n_fft, hop_length=module.hop_length, window=window,
+        pad_mode=module.pad_mode, n_channels=1, n_outputs=n_sources,
+        sample_rate=sample_rate, layout="sources_first")
+
+
 class NetworkSeparator(SeparateMixin):
     """A model file's network alone, ready to separate: what the file
     service (``sksep separate``, :func:`sksep.batch.separate_files`) loads.
@@ -189,12 +213,15 @@ class NetworkSeparator(SeparateMixin):
         The rate it was trained at, in Hz.
     estimator : str, default='MaskEstimator'
         The class of the estimator the file holds.
+    window : ndarray of shape (n_fft,), default=None
+        The fitted front end's window (float64), for :meth:`streamer`.
     """
 
     def __init__(self, module, *, n_sources, permutation_invariant=True, classes=None,
-                 sample_rate=None, estimator="MaskEstimator"):
+                 sample_rate=None, estimator="MaskEstimator", window=None):
         module.eval()
         self.net_ = LoadedNet(module)
+        self.window_ = window
         self.n_sources_ = int(n_sources)
         self.permutation_invariant = bool(permutation_invariant)
         if classes is not None:
@@ -205,6 +232,18 @@ class NetworkSeparator(SeparateMixin):
 
     def _check_fitted(self):
         """Built from a trained network: always fitted."""
+
+    def streamer(self):
+        """A block-by-block separator, as :meth:`MaskEstimator.streamer`
+        (the same stream) for a causal network; a ValueError otherwise."""
+        kind = getattr(self.net_.module_.mask_net, "kind", None)
+        if kind not in ("lstm", "causal-tcn") or self.window_ is None:
+            raise ValueError(
+                f"This {self.estimator} looks at future frames and cannot stream; "
+                "stream with a causal model ('speech8k-2voices-causal-8ms', "
+                "'-16ms' or '-32ms').")
+        return network_streamer(self.net_.module_, self.window_, self.n_sources_,
+                                getattr(self, "sample_rate_", None))
 
     def __repr__(self):
         return (f"{type(self).__name__}({self.estimator}, "

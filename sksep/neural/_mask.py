@@ -2,7 +2,6 @@
 
 from numbers import Integral
 
-import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -135,23 +134,10 @@ class MaskEstimator(BaseNeuralSeparator):
                 "'speech8k-2voices-causal-8ms', '-16ms' and '-32ms' "
                 "(sksep.pretrained.load)."
             )
-        from ..nn._modules import _LOG_EPS
-        from ..streaming import BlockStreamer
+        from ._inference import network_streamer
 
-        self.net_.module_.eval()
-        masks_of = self.net_.module_.mask_net.stepper()   # its own state
-
-        def processor(spec):                     # (T, F, 1) complex
-            x = spec[:, :, 0]
-            m = masks_of(np.log(x.real**2 + x.imag**2 + _LOG_EPS))   # (S, T, F)
-            return np.moveaxis(m.astype(np.float64) * x[None], 0, -1)  # (T, F, S)
-
-        stft = self.stft_
-        return BlockStreamer(
-            processor, n_fft=stft.n_fft, hop_length=stft.hop_length_,
-            window=stft.window_, pad_mode=stft.pad_mode, n_channels=1,
-            n_outputs=self.n_sources_, sample_rate=getattr(self, "sample_rate_", None),
-            layout="sources_first")
+        return network_streamer(self.net_.module_, self.stft_.window_, self.n_sources_,
+                                getattr(self, "sample_rate_", None))
 
     def _build_mask_net(self, n_freqs, n_sources):
         from ..nn import MaskNet

@@ -188,9 +188,9 @@ def network_separator(state, device="cpu", sample_rate=None):
     from ..neural._inference import NetworkSeparator
 
     fitted = state["fitted"]
+    window = _window(state["stft_params"])
     if "network" in state:
-        module = _load_weights(build_network(state["network"],
-                                             _window(state["stft_params"])),
+        module = _load_weights(build_network(state["network"], window),
                                state, state["estimator"]).to(device)
     else:
         module = from_state(state, device=device).net_.module_
@@ -198,7 +198,7 @@ def network_separator(state, device="cpu", sample_rate=None):
         module, n_sources=fitted["n_sources_"],
         permutation_invariant=state["params"].get("permutation_invariant", True),
         classes=fitted["classes_"], sample_rate=sample_rate,
-        estimator=state["estimator"])
+        estimator=state["estimator"], window=window)
 
 
 def from_state(state, device="cpu"):
