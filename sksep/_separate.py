@@ -43,7 +43,8 @@ from ._outputs import (
 # the service, as the commands, sksep.batch and the tests import it; the
 # outputs' half is sksep._outputs'
 __all__ = ["DEFAULT_MODEL", "METHODS", "Separation", "check_options",
-           "check_output_dir", "check_outputs", "default_model", "load_model",
+           "check_output_dir", "check_outputs", "default_model", "estimator_name",
+           "load_model",
            "model_rate", "output_names", "output_paths", "output_subtype",
            "plan_outputs", "read_recording", "resample", "room_estimator",
            "room_stft", "separate_file", "separate_recording", "separate_room",
@@ -191,12 +192,17 @@ def model_rate(model, model_sr=MODEL_SAMPLE_RATE):
     return int(getattr(model, "sample_rate_", None) or model_sr)
 
 
+def estimator_name(model):
+    """The class name of the estimator ``model`` is or was loaded from (a
+    NetworkSeparator names the estimator its file holds)."""
+    held = getattr(model, "estimator", None)
+    return held if isinstance(held, str) else type(model).__name__
+
+
 def _check_kind(model, loaded, method):
     """A model asked for by name with an explicit method must be of its kind."""
     expected = {"mask": "MaskEstimator", "cnn": "CNNAutoencoderSeparator"}[method]
-    # a NetworkSeparator names the estimator its file holds
-    held = getattr(loaded, "estimator", None)
-    held = held if isinstance(held, str) else type(loaded).__name__
+    held = estimator_name(loaded)
     if held != expected:
         raise ValueError(f"method='{method}' expects a {expected}, but "
                          f"'{model}' holds a {held}.")

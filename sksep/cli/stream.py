@@ -13,6 +13,7 @@ import numpy as np
 
 from .._defaults import FORGETTING, MODEL_SAMPLE_RATE, STREAM_MODEL, WARM_START_SECONDS
 from .._separate import (
+    estimator_name,
     load_model,
     model_rate,
     output_names,
@@ -75,9 +76,7 @@ def _streamer(args, n_channels, sr):
             "-32ms, or one trained with a causal kind).") from exc
     kinds = (f"{model.n_sources_} voices" if output_names(model) is None
              else "outputs " + ", ".join(map(str, model.classes_)))
-    held = getattr(model, "estimator", None)       # a NetworkSeparator's estimator
-    held = held if isinstance(held, str) else type(model).__name__
-    return stream, model, f"{name} ({held}, {kinds})"
+    return stream, model, f"{name} ({estimator_name(model)}, {kinds})"
 
 
 def _run_blocks(stream, x, block):
