@@ -502,6 +502,24 @@ NOISE_CRITERIA = {
 }
 
 
+def fresh_network(est, args):
+    """Replace ``est``'s mask network by a freshly initialised one of
+    ``--arch`` (``--hidden-size`` x ``--num-layers``, seeded by ``--seed``)
+    on the same STFT, for architecture comparisons from scratch."""
+    import torch
+
+    from sksep.nn import MaskNet
+
+    old = est.net_.module_.mask_net
+    torch.manual_seed(args.seed)
+    est.set_params(kind=args.arch, hidden_size=args.hidden_size,
+                   num_layers=args.num_layers)
+    est.net_.module_.mask_net = MaskNet(
+        int(old.norm.normalized_shape[0]), int(old.n_sources),
+        hidden_size=args.hidden_size, num_layers=args.num_layers, kind=args.arch,
+        activation=old.activation)
+
+
 def lr_at(args, minutes, warm_from=0.0):
     """Cosine decay over ``--hours``, after a linear warm-up of
     ``--warmup-minutes`` from ``warm_from`` (where a fresh optimizer began)."""
@@ -536,19 +554,29 @@ def train(args):
         # one output per class, in np.unique order, no permutation
         est.set_params(permutation_invariant=False)
         est.classes_ = np.array(NOISE_CLASSES)
+    if args.arch is not None:
+        fresh_network(est, args)
     module = est.net_.module_.to(device)
     module.train()
     opt = torch.optim.AdamW(module.parameters(), lr=args.lr, weight_decay=0.0)
     progress = {"step": 0, "minutes": 0.0, "best": -math.inf, "history": [],
-                "init": str(args.init), "task": args.task}
+                "init": str(args.init) if args.arch is None
+                else f"fresh {args.arch} {args.hidden_size}x{args.num_layers}",
+                "task": args.task}
     if state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=False)
+        was = str(state["progress"].get("init", ""))
+        if (args.arch is not None or was.startswith("fresh ")) and was != progress["init"]:
+            raise SystemExit(
+                f"{state_path} holds a run of {was!r}, this command asks for "
+                f"{progress['init']!r}: repeat that run's --init/--arch/--hidden-size/"
+                "--num-layers, or give another --checkpoints or --name.")
         module.load_state_dict(state["module"])
         opt.load_state_dict(state["optimizer"])
         progress = state["progress"]
         print(f"resumed {state_path}: step {progress['step']}, "
               f"{progress['minutes']:.1f} min, best {progress['best']:.2f} dB", flush=True)
-    else:
+    elif args.arch is None:
         # a fresh machine: continue the run recorded in the committed model
         # file (its weights and progress; the optimizer starts afresh and
         # warms up again)
@@ -763,6 +791,14 @@ def main(argv=None):
     p.add_argument("--minutes", type=float, default=None,
                    help="stop this run after this many minutes")
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--arch", choices=("tcn", "dual-path", "blstm"), default=None,
+                   help="train a freshly initialised mask network of this kind on "
+                        "--init's STFT instead of --init's weights (architecture "
+                        "comparisons from scratch)")
+    p.add_argument("--hidden-size", type=int, default=128,
+                   help="--arch: channels (TCN bottleneck, dual-path per band)")
+    p.add_argument("--num-layers", type=int, default=24,
+                   help="--arch: TCN blocks or dual-path blocks")
     p.add_argument("--clean-tolerance", type=float, default=0.25,
                    help="dB the clean LibriSpeech valid SI-SDRi may fall below the "
                         "run's start for a network to be kept as the best")

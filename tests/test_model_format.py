@@ -19,6 +19,7 @@ MASK_NETS = [
     MaskNet(33, 3, hidden_size=5, num_layers=1, kind="lstm", activation="softmax"),
     MaskNet(33, 2, hidden_size=4, num_layers=10, kind="tcn"),
     MaskNet(33, 2, hidden_size=4, num_layers=2, kind="causal-tcn"),
+    MaskNet(33, 2, hidden_size=5, num_layers=2, kind="dual-path"),
     CNNAutoencoder(33, 3, segment_frames=6, freq_filters=3, time_filters=2,
                    time_kernel=9, bottleneck=7, eps=1e-6),
 ]

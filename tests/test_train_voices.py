@@ -175,6 +175,28 @@ def test_a_fresh_machine_continues_from_the_committed_model_file(tv, data, init,
     assert later["progress"]["warm_from"] == recorded["minutes"]
 
 
+def test_arch_trains_a_fresh_network_of_that_kind_and_resumes_it(tv, data, init, tmp_path):
+    """--arch: a freshly initialised network of the asked kind on --init's
+    STFT (the same seed, the same start), resumable, saved as a model file
+    of that kind; a resume that asks for another network is refused."""
+    arch = ("--arch", "dual-path", "--hidden-size", "6", "--num-layers", "2")
+    whole = _run(tv, data, init, tmp_path / "whole", 2, *arch)
+    _run(tv, data, init, tmp_path / "cut", 1, *arch)
+    resumed = _run(tv, data, init, tmp_path / "cut", 2, *arch)
+    assert whole["progress"]["init"] == "fresh dual-path 6x2"
+    for key, value in whole["module"].items():
+        torch.testing.assert_close(resumed["module"][key], value, rtol=0, atol=0)
+    model = load(tmp_path / "cut" / "tiny.best.pt")
+    assert (model.kind, model.hidden_size, model.num_layers) == ("dual-path", 6, 2)
+    assert model.stft_.n_fft == load(init).stft_.n_fft
+    assert model.separate(np.zeros(1600, np.float32), sr=SR).shape == (2, 1600)
+    with pytest.raises(SystemExit, match="holds a run of 'fresh dual-path 6x2'"):
+        _run(tv, data, init, tmp_path / "cut", 3)
+    with pytest.raises(SystemExit, match="holds a run of 'fresh dual-path 6x2'"):
+        _run(tv, data, init, tmp_path / "cut", 3, "--arch", "tcn", "--hidden-size", "6",
+             "--num-layers", "2")
+
+
 class _NoiseArgs:
     batch_size, p_libri, p_so, p_speed, p_eq, p_single = 6, .4, .3, .5, .0, .0
     snr = (-5.0, 5.0)

@@ -45,14 +45,18 @@ class MaskEstimator(BaseNeuralSeparator):
         of classes in ``y`` instead).
     {stft}
     hidden_size : int, default=128
-        LSTM units per direction, or the TCN's bottleneck channels.
+        LSTM units per direction, the TCN's bottleneck channels, or the
+        dual-path network's channels per band.
     num_layers : int, default=2
-        LSTM layers, or TCN blocks (dilations 1 to 128, repeated).
-    kind : {'blstm', 'lstm', 'tcn', 'causal-tcn'}, default='blstm'
+        LSTM layers, TCN blocks (dilations 1 to 128, repeated), or
+        dual-path blocks.
+    kind : {'blstm', 'lstm', 'tcn', 'causal-tcn', 'dual-path'}, default='blstm'
         Bidirectional LSTM (offline); unidirectional LSTM (causal); a
         temporal convolutional network of dilated depthwise convolutions
-        as in Conv-TasNet, over STFT frames (offline); or that network with
-        causal convolutions (low latency). See :class:`sksep.nn.MaskNet`.
+        as in Conv-TasNet, over STFT frames (offline); that network with
+        causal convolutions (low latency); or a band-split dual-path
+        network, recurrent along time within frequency bands and across
+        bands within frames (offline). See :class:`sksep.nn.MaskNet`.
     mask_activation : {'sigmoid', 'softmax'}, default='sigmoid'
         Independent masks in [0, 1], or masks that sum to 1 across sources.
     loss : {'si_sdr', 'magnitude', 'psa'}, default='si_sdr'
@@ -92,7 +96,7 @@ class MaskEstimator(BaseNeuralSeparator):
         **COMMON_CONSTRAINTS,
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "kind": [StrOptions({"blstm", "lstm", "tcn", "causal-tcn"})],
+        "kind": [StrOptions({"blstm", "lstm", "tcn", "causal-tcn", "dual-path"})],
         "mask_activation": [StrOptions({"sigmoid", "softmax"})],
     }
 

@@ -47,6 +47,10 @@ def _mask_net_args(net):
 
     if type(net) in (MaskNet, CNNAutoencoder):
         n_freqs = int(net.norm.normalized_shape[0])
+    if type(net) is MaskNet and net.kind == "dual-path":
+        return dict(n_freqs=n_freqs, n_sources=int(net.n_sources),
+                    hidden_size=int(net.head_norm.normalized_shape[0]),
+                    num_layers=len(net.body), kind=net.kind, activation=net.activation)
     if type(net) is MaskNet:
         lstm = isinstance(net.body, nn.LSTM)
         return dict(n_freqs=n_freqs, n_sources=int(net.n_sources),
