@@ -489,6 +489,14 @@ def swap_outputs(module):
                 half = p.shape[0] // 2
                 p.copy_(torch.cat([p[half:], p[:half]]))
         return
+    if getattr(net, "kind", None) == "dual-path":
+        # each band's head holds the sources one after the other
+        with torch.no_grad():
+            for head in net.heads:
+                for p in (head.weight, head.bias):
+                    half = p.shape[0] // 2
+                    p.copy_(torch.cat([p[half:], p[:half]]))
+        return
     for name, child in net.named_children():
         if isinstance(child, torch.nn.ModuleList) and len(child) == 2:
             child[0], child[1] = child[1], child[0]
@@ -502,6 +510,11 @@ NOISE_CRITERIA = {
 }
 
 
+# --arch's default sizes: the shipped TCN's, the dual-path network compared
+# with it (benchmarks/README.md), the BLSTM of the first GPU runs
+ARCH_SIZES = {"tcn": (128, 24), "dual-path": (64, 4), "blstm": (192, 3)}
+
+
 def fresh_network(est, args):
     """Replace ``est``'s mask network by a freshly initialised one of
     ``--arch`` (``--hidden-size`` x ``--num-layers``, seeded by ``--seed``)
@@ -511,6 +524,9 @@ def fresh_network(est, args):
     from sksep.nn import MaskNet
 
     old = est.net_.module_.mask_net
+    if not isinstance(old, MaskNet):
+        raise SystemExit(f"--arch needs a MaskEstimator --init (for its STFT); "
+                         f"{args.init} holds a {type(est).__name__}.")
     torch.manual_seed(args.seed)
     est.set_params(kind=args.arch, hidden_size=args.hidden_size,
                    num_layers=args.num_layers)
@@ -561,7 +577,7 @@ def train(args):
     opt = torch.optim.AdamW(module.parameters(), lr=args.lr, weight_decay=0.0)
     progress = {"step": 0, "minutes": 0.0, "best": -math.inf, "history": [],
                 "init": str(args.init) if args.arch is None
-                else f"fresh {args.arch} {args.hidden_size}x{args.num_layers}",
+                else f"fresh {args.arch} {args.hidden_size}x{args.num_layers} on {args.init}",
                 "task": args.task}
     if state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=False)
@@ -795,10 +811,12 @@ def main(argv=None):
                    help="train a freshly initialised mask network of this kind on "
                         "--init's STFT instead of --init's weights (architecture "
                         "comparisons from scratch)")
-    p.add_argument("--hidden-size", type=int, default=128,
-                   help="--arch: channels (TCN bottleneck, dual-path per band)")
-    p.add_argument("--num-layers", type=int, default=24,
-                   help="--arch: TCN blocks or dual-path blocks")
+    p.add_argument("--hidden-size", type=int, default=None,
+                   help="--arch: TCN bottleneck channels, dual-path channels per band "
+                        "or BLSTM units per direction (default 128, 64, 192)")
+    p.add_argument("--num-layers", type=int, default=None,
+                   help="--arch: TCN blocks, dual-path blocks or BLSTM layers "
+                        "(default 24, 4, 3)")
     p.add_argument("--clean-tolerance", type=float, default=0.25,
                    help="dB the clean LibriSpeech valid SI-SDRi may fall below the "
                         "run's start for a network to be kept as the best")
@@ -841,6 +859,12 @@ def main(argv=None):
     p.add_argument("--description", default=None,
                    help="--export of a new model: its one-line description")
     args = p.parse_args(argv)
+    if args.arch is None and (args.hidden_size, args.num_layers) != (None, None):
+        p.error("--hidden-size and --num-layers size a fresh network: give --arch too")
+    if args.arch is not None:
+        size = ARCH_SIZES[args.arch]
+        args.hidden_size = args.hidden_size or size[0]
+        args.num_layers = args.num_layers or size[1]
     if args.export:
         export(args)
     else:

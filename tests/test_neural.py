@@ -163,6 +163,28 @@ def test_dual_path_network_learns_and_refuses_to_stream(demo_clips):
         est.streamer()
 
 
+def test_dual_path_heads_write_their_own_bands_and_sources():
+    """Each band's head fills that band's bins of every source's mask: with
+    zero weights and a bias that names (source, bin), the mask logits read
+    back as that name at every frame."""
+    from sksep.nn import MaskNet
+    from sksep.nn._modules import band_edges
+
+    n_freqs, n_sources = 33, 3
+    net = MaskNet(n_freqs, n_sources, hidden_size=4, num_layers=1, kind="dual-path")
+    assert [b - a for a, b in net.bands] == [b - a for a, b in band_edges(n_freqs)]
+    with torch.no_grad():
+        for head, (a, b) in zip(net.heads, net.bands):
+            head.weight.zero_()
+            head.bias.copy_(torch.tensor([1000.0 * s + f for s in range(n_sources)
+                                          for f in range(a, b)]))
+    net.activate = lambda projected: projected.reshape(
+        *projected.shape[:2], n_sources, -1).permute(0, 2, 1, 3)
+    logits = net(torch.randn(2, 7, n_freqs))          # (batch, sources, frames, freqs)
+    expected = 1000.0 * torch.arange(n_sources)[:, None] + torch.arange(n_freqs)
+    torch.testing.assert_close(logits, expected[None, :, None].expand_as(logits))
+
+
 def test_partial_fit_and_warm_start_continue_training(demo_clips):
     X, y = demo_clips
     est = _small(valid_fraction=0.0).fit(X, y)

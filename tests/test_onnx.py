@@ -155,6 +155,19 @@ def test_a_model_that_looks_ahead_is_refused_in_plain_words(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_dual_path_model_is_refused_as_looking_ahead(tmp_path):
+    from sksep import MaskEstimator
+    from sksep.onnx import export_onnx
+
+    clips = np.random.default_rng(0).normal(size=(8, 800)).astype(np.float32)
+    est = MaskEstimator(kind="dual-path", hidden_size=4, num_layers=1, max_epochs=1,
+                        random_state=0).fit(clips, np.arange(8) % 4)
+    with pytest.raises(ValueError, match=r"kind='dual-path'\) looks at future frames "
+                       "and cannot stream"):
+        export_onnx(est, tmp_path / "dp.onnx")
+    assert not (tmp_path / "dp.onnx").exists()
+
+
 def test_a_file_sksep_did_not_write_is_refused(tmp_path):
     import onnx
     from onnx import TensorProto, helper

@@ -183,18 +183,42 @@ def test_arch_trains_a_fresh_network_of_that_kind_and_resumes_it(tv, data, init,
     whole = _run(tv, data, init, tmp_path / "whole", 2, *arch)
     _run(tv, data, init, tmp_path / "cut", 1, *arch)
     resumed = _run(tv, data, init, tmp_path / "cut", 2, *arch)
-    assert whole["progress"]["init"] == "fresh dual-path 6x2"
+    assert whole["progress"]["init"] == f"fresh dual-path 6x2 on {init}"
     for key, value in whole["module"].items():
         torch.testing.assert_close(resumed["module"][key], value, rtol=0, atol=0)
     model = load(tmp_path / "cut" / "tiny.best.pt")
     assert (model.kind, model.hidden_size, model.num_layers) == ("dual-path", 6, 2)
     assert model.stft_.n_fft == load(init).stft_.n_fft
     assert model.separate(np.zeros(1600, np.float32), sr=SR).shape == (2, 1600)
-    with pytest.raises(SystemExit, match="holds a run of 'fresh dual-path 6x2'"):
+    with pytest.raises(SystemExit, match="holds a run of 'fresh dual-path 6x2 on "):
         _run(tv, data, init, tmp_path / "cut", 3)
-    with pytest.raises(SystemExit, match="holds a run of 'fresh dual-path 6x2'"):
+    with pytest.raises(SystemExit, match="holds a run of 'fresh dual-path 6x2 on "):
         _run(tv, data, init, tmp_path / "cut", 3, "--arch", "tcn", "--hidden-size", "6",
              "--num-layers", "2")
+
+
+@pytest.mark.parametrize("kind", ["tcn", "dual-path"])
+def test_swap_outputs_swaps_the_two_masks(tv, kind):
+    """speech-noise runs give 'speech' to the output that holds more of it
+    by swapping a network's outputs: the masks trade places, nothing else
+    changes."""
+    from sksep.nn import MaskNet, SpectralSeparator
+
+    torch.manual_seed(0)
+    module = SpectralSeparator(MaskNet(33, 2, hidden_size=4, num_layers=2, kind=kind),
+                               64, 16, torch.hann_window(64))
+    x = torch.randn(2, 800)
+    with torch.no_grad():
+        before = module(x)["masks"]
+        tv.swap_outputs(module)
+        after = module(x)["masks"]
+    torch.testing.assert_close(after, before.flip(1))
+    assert not torch.allclose(before[:, 0], before[:, 1])
+
+
+def test_hidden_size_without_arch_is_refused(tv, data, init, tmp_path):
+    with pytest.raises(SystemExit):
+        _run(tv, data, init, tmp_path, 1, "--hidden-size", "8")
 
 
 class _NoiseArgs:

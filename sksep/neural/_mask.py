@@ -127,7 +127,8 @@ class MaskEstimator(BaseNeuralSeparator):
         Raises
         ------
         ValueError
-            For ``kind='blstm'`` or ``'tcn'``, which look at future frames.
+            For ``kind='blstm'``, ``'tcn'`` or ``'dual-path'``, which look at
+            future frames.
         """
         check_is_fitted(self)
         if self.kind not in ("lstm", "causal-tcn"):

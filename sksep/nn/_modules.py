@@ -68,19 +68,20 @@ def band_edges(n_freqs):
 
     The lowest quarter of the bins goes in bands of ``n_freqs // 32``, the
     next half in bands of ``n_freqs // 16`` and the rest in bands of
-    ``n_freqs // 8`` (each at least one bin; a short remainder joins the
-    band before it): 18 bands for 129 bins (a 256-point STFT, at 8 kHz
-    125 Hz wide up to 1 kHz, 250 Hz up to 3 kHz, 500 Hz above).
+    ``n_freqs // 8`` (each at least one bin; a region's short remainder
+    joins its last band): 18 bands for 129 bins (a 256-point STFT, at 8 kHz
+    125 Hz wide up to 1 kHz, 250 Hz up to 3 kHz, 500 Hz above), 257 or
+    513 bins.
 
     Returns a list of ``(start, stop)`` bin ranges covering ``range(n_freqs)``.
     """
     edges, start = [], 0
     for stop, width in ((n_freqs // 4, n_freqs // 32), (3 * n_freqs // 4, n_freqs // 16),
                         (n_freqs, n_freqs // 8)):
-        width = max(width, 1)
+        width, first = max(width, 1), len(edges)
         while start < stop:
             end = min(start + width, stop)
-            if end - start < width and edges and stop == n_freqs:
+            if end - start < width and len(edges) > first:
                 edges[-1] = (edges[-1][0], end)
             else:
                 edges.append((start, end))
@@ -138,8 +139,8 @@ class MaskNet(nn.Module):
         as in Conv-TasNet (offline, sees past and future frames), the
         same network with causal convolutions (low latency), or a
         band-split dual-path network (offline): the bins are grouped in
-        18 bands, narrow low and wide high (125 Hz wide below 1 kHz, 250 Hz
-        to 3 kHz, 500 Hz above for a 256-point STFT at 8 kHz), each
+        bands, narrow low and wide high (18 bands for a 256-point STFT:
+        at 8 kHz 125 Hz wide below 1 kHz, 250 Hz to 3 kHz, 500 Hz above), each
         projected to ``hidden_size`` channels; dual-path blocks then
         alternate a bidirectional LSTM along time within each band and one
         across the bands within each frame (DPRNN's intra/inter recurrence

@@ -56,7 +56,7 @@ def _causal_tcn_parts(model):
     check_is_fitted(model)
     if model.kind != "causal-tcn":
         why = ("looks at future frames and cannot stream"
-               if model.kind in ("blstm", "tcn")
+               if model.kind != "lstm"
                else "is causal, but only kind='causal-tcn' exports to ONNX so far "
                     "(stream it with model.streamer())")
         raise ValueError(
@@ -327,8 +327,8 @@ def export_onnx(model, path, *, overwrite=False):
     Raises
     ------
     ValueError
-        For a model that looks at future frames (``kind='blstm'`` or
-        ``'tcn'``), a causal LSTM (not exported yet), or a separator that is
+        For a model that looks at future frames (``kind='blstm'``,
+        ``'tcn'`` or ``'dual-path'``), a causal LSTM (not exported yet), or a separator that is
         not a MaskEstimator.
     FileExistsError
         When ``path`` exists and ``overwrite`` is False.
