@@ -396,7 +396,7 @@ CASES = [
      FileNotFoundError, "No ONNX model file"),
     # -- torch layer
     ("masknet-kind", lambda w, f: nn.MaskNet(129, 2, kind="gru"), V,
-     "kind must be 'blstm', 'lstm', 'tcn' or 'causal-tcn'"),
+     "kind must be 'blstm', 'lstm', 'tcn', 'causal-tcn' or 'dual-path'"),
     # -- speech in noise: noise8k, noisy mixtures, STOI and PESQ
     ("load_noise8k-missing-folder", lambda w, f: datasets.load_noise8k(w / "nowhere"),
      FileNotFoundError, "files.csv"),
