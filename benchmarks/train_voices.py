@@ -478,22 +478,23 @@ def noise_scores(module, valid, device):
 
 
 def swap_outputs(module):
-    """Swap a two-output network's outputs in place (the mask model's output
-    layer rows, or the CNN's decoder branches)."""
+    """Swap a two-output network's outputs in place (the rows of the mask
+    model's output layer, or of each band's head in a dual-path network,
+    which hold the sources one after the other; or the CNN's decoder
+    branches)."""
     import torch
 
     net = module.mask_net
-    if hasattr(net, "out") and isinstance(net.out, torch.nn.Linear):
-        with torch.no_grad():
-            for p in (net.out.weight, net.out.bias):
-                half = p.shape[0] // 2
-                p.copy_(torch.cat([p[half:], p[:half]]))
-        return
     if getattr(net, "kind", None) == "dual-path":
-        # each band's head holds the sources one after the other
+        outputs = list(net.heads)
+    elif hasattr(net, "out") and isinstance(net.out, torch.nn.Linear):
+        outputs = [net.out]
+    else:
+        outputs = []
+    if outputs:
         with torch.no_grad():
-            for head in net.heads:
-                for p in (head.weight, head.bias):
+            for layer in outputs:
+                for p in (layer.weight, layer.bias):
                     half = p.shape[0] // 2
                     p.copy_(torch.cat([p[half:], p[:half]]))
         return

@@ -236,8 +236,7 @@ class NetworkSeparator(SeparateMixin):
     def streamer(self):
         """A block-by-block separator, as :meth:`MaskEstimator.streamer`
         (the same stream) for a causal network; a ValueError otherwise."""
-        kind = getattr(self.net_.module_.mask_net, "kind", None)
-        if kind not in ("lstm", "causal-tcn") or self.window_ is None:
+        if not getattr(self.net_.module_.mask_net, "causal", False) or self.window_ is None:
             raise ValueError(
                 f"This {self.estimator} looks at future frames and cannot stream; "
                 "stream with a causal model ('speech8k-2voices-causal-8ms', "
