@@ -10,7 +10,9 @@ What it trains on (dynamic mixing: every step draws new mixtures):
   ``../shared/data/voices8k-extra`` (training only). The first voice of a
   mixture comes from LibriSpeech with probability ``--p-libri``, from
   speechocean762 with ``--p-so``, from the extra voices otherwise; the
-  second voice is another speaker drawn the same way. Short recordings are
+  second voice is another speaker drawn the same way (with ``--p-same-sex``
+  that share of them of the first voice's sex, where both sexes are
+  known: same-sex pairs are the hard case). Short recordings are
   joined with recordings of the same speaker until the 4 s segment is full
   (the wake-word clips have no speaker labels and stay alone).
 * augmentation, each per voice and at random: speed perturbation (0.9 to
@@ -33,12 +35,12 @@ Model selection: every ``--valid-minutes`` the network is scored on fixed
 LibriSpeech readers and speechocean762 readers separately, clean and with
 noise8k ``valid`` noise at 5..15 dB, and the LibriSpeech mixtures in
 simulated rooms (``libri+reverb``: 64 rooms of their own, RT60 0.1..0.4 s,
-scored against the reverberant voices; logged, not in the criterion). The criterion (``--criterion``) is
-the mean of the LibriSpeech readers' SI-SDRi clean and in noise (the headline
-corpus, as people record it), or the clean one alone; the others are logged
-beside it, with
-the "alone gap" (one voice alone: how far the quieter output sits under the
-louder, median dB).
+scored against the reverberant voices; logged, not in the criterion). The
+criterion (``--criterion``) is the mean of the LibriSpeech readers' SI-SDRi
+clean and in noise (the headline corpus, as people record it), or the clean
+one alone; the others are logged beside it, with the clean LibriSpeech
+figure of the same-sex pairs alone and the "alone gap" (one voice alone:
+how far the quieter output sits under the louder, median dB).
 ``test`` is never read here.
 
 Resuming: ``<checkpoints>/<name>.state.pt`` holds the network, optimizer
@@ -135,14 +137,18 @@ class Voices:
         return {g: round(sum(len(w) for ws in s.values() for w in ws) / SR / 60, 1)
                 for g, s in self.groups.items()}
 
-    def speaker(self, rng, weights, avoid=None):
+    def speaker(self, rng, weights, avoid=None, sex=None):
+        """A speaker other than ``avoid``, its group drawn by ``weights``;
+        with ``sex`` ('F' or 'M') one of that sex, if one turns up in 200
+        draws (else any other speaker)."""
         groups = [g for g in weights if g in self.groups]
         p = np.array([weights[g] for g in groups], dtype=float)
-        while True:
+        for tries in range(10**6):
             g = groups[rng.choice(len(groups), p=p / p.sum())]
             spk = self.speakers[g][rng.integers(len(self.speakers[g]))]
-            if spk != avoid:
+            if spk != avoid and (sex is None or tries >= 200 or self.sex.get(spk) == sex):
                 return g, spk
+        raise ValueError(f"no speaker other than {avoid!r} in {groups}")
 
     def excerpt(self, rng, group, spk, size):
         """``size`` samples of one speaker: a random stretch of a random
@@ -226,10 +232,10 @@ def colour(rng, x, max_db=6.0, n_points=6):
     return np.fft.irfft(spec * gains, n=len(x))
 
 
-def draw_voice(rng, voices, weights, size, avoid=None, speed=True):
+def draw_voice(rng, voices, weights, size, avoid=None, speed=True, sex=None):
     from scipy.signal import resample_poly
 
-    group, spk = voices.speaker(rng, weights, avoid)
+    group, spk = voices.speaker(rng, weights, avoid, sex=sex)
     up, down = SPEEDS[rng.integers(len(SPEEDS))] if speed else (1, 1)
     need = int(math.ceil(size * down / up)) + 1
     x = voices.excerpt(rng, group, spk, need)
@@ -244,13 +250,19 @@ def training_batch(rng, voices, noises, args, rooms=None):
     (no random number is drawn for it when ``p_reverb`` is 0, so runs
     without it draw what they drew before it existed)."""
     p_reverb = getattr(args, "p_reverb", 0.0) if rooms is not None else 0.0
+    p_same = getattr(args, "p_same_sex", 0.0)
     mixes, refs = [], []
     weights = {"libri": args.p_libri, "so": args.p_so,
                "extra": max(0.0, 1 - args.p_libri - args.p_so)}
     for _ in range(args.batch_size):
         spk0, s0 = draw_voice(rng, voices, weights, SEGMENT, speed=rng.random() < args.p_speed)
+        # --p-same-sex: that share of second voices of the first's sex (no
+        # number is drawn when it is 0, so older runs draw what they drew)
+        sex = None
+        if p_same > 0 and rng.random() < p_same:
+            sex = voices.sex.get(spk0) if voices.sex.get(spk0) in ("F", "M") else None
         _, s1 = draw_voice(rng, voices, weights, SEGMENT, avoid=spk0,
-                           speed=rng.random() < args.p_speed)
+                           speed=rng.random() < args.p_speed, sex=sex)
         if rng.random() < args.p_eq:
             s0 = colour(rng, s0)
         if rng.random() < args.p_eq:
@@ -289,10 +301,11 @@ def valid_sets(data, n=100, seed=0, reverb=True):
     out = {}
     for group in ("libri", "so"):
         rng = np.random.default_rng([seed, len(group)])
-        mixes, refs, noisy = [], [], []
+        mixes, refs, noisy, same = [], [], [], []
         for _ in range(n):
             spk0, s0 = draw_voice(rng, voices, {group: 1.0}, SEGMENT, speed=False)
-            _, s1 = draw_voice(rng, voices, {group: 1.0}, SEGMENT, avoid=spk0, speed=False)
+            spk1, s1 = draw_voice(rng, voices, {group: 1.0}, SEGMENT, avoid=spk0, speed=False)
+            same.append(voices.sex.get(spk0) == voices.sex.get(spk1))
             s1 = s1 * np.sqrt(np.mean(s0**2) / max(np.mean(s1**2), 1e-12)
                               * 10 ** (-rng.uniform(-5, 5) / 10))
             src = np.stack([s0, s1])
@@ -303,6 +316,10 @@ def valid_sets(data, n=100, seed=0, reverb=True):
             refs.append(src)
             noisy.append(mix + nz)
         out[group] = (np.array(mixes, np.float32), np.array(refs, np.float32))
+        if group == "libri" and any(same):
+            # the same-sex pairs among them (the hard case), scored apart
+            keep = np.flatnonzero(same)
+            out["libri-same"] = (out[group][0][keep], out[group][1][keep])
         out[group + "-alone"] = np.array([r[0] for r in refs[:40]], np.float32)
         out[group + "+noise"] = (np.array(noisy, np.float32), np.array(refs, np.float32))
         if group == "libri" and reverb:
@@ -694,7 +711,9 @@ def train(args):
             clean_ok = scores["libri"] >= start["libri"] - args.clean_tolerance
             if args.so_tolerance is not None:
                 clean_ok = clean_ok and scores["so"] >= start["so"] - args.so_tolerance
-            line = (f"valid libri {scores['libri']:6.2f}  so {scores['so']:6.2f}  "
+            line = (f"valid libri {scores['libri']:6.2f}  "
+                    + (f"(same sex {scores['libri-same']:5.2f})  " if "libri-same" in scores else "")
+                    + f"so {scores['so']:6.2f}  "
                     f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}  "
                     f"alone gap {scores['libri-alone']:5.1f}/{scores['so-alone']:5.1f} dB"
                     + (f"  libri+reverb {scores['libri+reverb']:6.2f}"
@@ -884,6 +903,10 @@ def main(argv=None):
     p.add_argument("--p-reverb", type=float, default=0.0,
                    help="voices: share of mixtures heard in a simulated room "
                    "(RT60 0.1..0.4 s; the targets are the reverberant voices)")
+    p.add_argument("--p-same-sex", type=float, default=0.0,
+                   help="voices: share of mixtures whose second voice is drawn of the "
+                        "first voice's sex (where both are known); 0 leaves the sexes "
+                        "to chance, about half the pairs")
     p.add_argument("--p-single", type=float, default=0.1,
                    help="share of mixtures holding one voice alone")
     p.add_argument("--valid-minutes", type=float, default=15.0)
@@ -902,6 +925,10 @@ def main(argv=None):
     p.add_argument("--description", default=None,
                    help="--export of a new model: its one-line description")
     args = p.parse_args(argv)
+    for name, value in vars(args).items():
+        if name.startswith("p_") and not 0.0 <= value <= 1.0:
+            p.error(f"--{name.replace('_', '-')} is a share of mixtures, in [0, 1]; "
+                    f"got {value}")
     if args.arch is None and (args.hidden_size, args.num_layers) != (None, None):
         p.error("--hidden-size and --num-layers size a fresh network: give --arch too")
     if args.arch is not None:

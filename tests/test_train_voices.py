@@ -268,3 +268,39 @@ def test_a_speech_noise_run_gives_a_class_fixed_model(tv, data, init, tmp_path):
     state = torch.load(tmp_path / "tiny-sn.state.pt", weights_only=False)
     assert state["progress"]["task"] == "speech-noise"
     assert state["progress"]["step"] == 2 and "warm_from" not in state["progress"]
+
+
+def test_same_sex_draws_give_a_speaker_of_that_sex_and_leave_old_runs_unchanged(tv, data):
+    """--p-same-sex: the second voice is of the first voice's sex; at 0 the
+    mixtures are those drawn before the option existed (no extra draw)."""
+    voices = tv.Voices(data, "train")
+    weights = {"libri": .4, "so": .3, "extra": .3}
+    rng = np.random.default_rng(0)
+    for sex in ("F", "M"):
+        drawn = {voices.speaker(rng, weights, avoid="li0", sex=sex)[1] for _ in range(50)}
+        assert {voices.sex[s] for s in drawn} == {sex} and "li0" not in drawn
+    noises = tv.Noises(data, "train")
+
+    class Old:
+        batch_size, p_libri, p_so, p_speed, p_eq, p_noise, p_single = 4, .4, .3, .5, .5, .5, .25
+
+    class Zero(Old):
+        p_same_sex = 0.0
+
+    class All(Old):
+        p_same_sex = 1.0
+
+    a = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Old)
+    b = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Zero)
+    c = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, All)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.allclose(a[0], c[0])
+    np.testing.assert_array_equal(
+        c[0], tv.training_batch(np.random.default_rng([0, 7]), voices, noises, All)[0])
+
+
+def test_a_share_outside_0_1_is_refused_in_the_option_s_words(tv, data, init, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        tv.main(["--data", str(data), "--init", str(init), "--checkpoints",
+                 str(tmp_path), "--p-same-sex", "1.5"])
+    assert "--p-same-sex is a share of mixtures, in [0, 1]; got 1.5" in capsys.readouterr().err
