@@ -39,8 +39,10 @@ scored against the reverberant voices; logged, not in the criterion). The
 criterion (``--criterion``) is the mean of the LibriSpeech readers' SI-SDRi
 clean and in noise (the headline corpus, as people record it), or the clean
 one alone; the others are logged beside it, with the clean LibriSpeech
-figure of the same-sex pairs alone and the "alone gap" (one voice alone:
-how far the quieter output sits under the louder, median dB).
+figure of the same-sex pairs alone, 25 s conversations of two LibriSpeech
+valid readers (``libri conv``: an output must stay on one voice) and the
+"alone gap" (one voice alone: how far the quieter output sits under the
+louder, median dB).
 ``test`` is never read here.
 
 Resuming: ``<checkpoints>/<name>.state.pt`` holds the network, optimizer
@@ -292,10 +294,12 @@ def training_batch(rng, voices, noises, args, rooms=None):
     return (np.array(mixes, dtype=np.float32), np.array(refs, dtype=np.float32))
 
 
-def valid_sets(data, n=100, seed=0, reverb=True):
+def valid_sets(data, n=100, seed=0, reverb=True, conversations=True):
     """Fixed 4 s, fully overlapped, -5..5 dB mixtures of the valid speakers:
     name -> (mix, refs). Clean and noisy (noise8k valid at 5..15 dB), and
-    with ``reverb`` the LibriSpeech ones in simulated rooms."""
+    with ``reverb`` the LibriSpeech ones in simulated rooms; with
+    ``conversations`` also ``n // 10`` LibriSpeech conversations of 25 s
+    (:func:`valid_conversations`)."""
     voices = Voices(data, "valid", extra=False)
     noises = Noises(data, "valid")
     out = {}
@@ -329,7 +333,40 @@ def valid_sets(data, n=100, seed=0, reverb=True):
             rng = np.random.default_rng([seed, 99])
             wet = np.array([rooms.apply(rng, list(r)) for r in refs])
             out["libri+reverb"] = (wet.sum(1).astype(np.float32), wet.astype(np.float32))
+    if conversations:
+        out["libri-conv"] = valid_conversations(data, n=max(1, n // 10))
     return out
+
+
+def valid_conversations(data, n=10, seconds=25.0, seed=1):
+    """``n`` conversations of two LibriSpeech ``valid`` readers, ``seconds``
+    long, as ``bench_speech8k.py`` builds them of the test readers (turns
+    with pauses of 0.3-2.5 s, so the voices overlap part of the time, at
+    -5..5 dB), every other one of a same-sex pair: each output must stay on
+    one voice throughout, which 4 s mixtures do not test."""
+    from sksep.datasets import load_speech8k, make_conversation
+
+    valid = load_speech8k(Path(data) / "speech8k", split="valid")
+    rng = np.random.default_rng(seed)
+    speakers = np.unique(valid.speaker[valid.corpus == "librispeech"])
+    sex = dict(zip(valid.speaker, valid.sex))
+    mix, refs = [], []
+    for i in range(n):
+        # every other conversation a same-sex pair (the hard case; the 10
+        # valid readers would otherwise give mixed pairs by chance)
+        first = rng.choice(speakers)
+        others = [s for s in speakers if s != first
+                  and (sex[s] == sex[first]) == (i % 2 == 1)] or \
+            [s for s in speakers if s != first]
+        pair = [first, others[rng.integers(len(others))]]
+        utts = [[w for w, s in zip(valid.waveforms, valid.speaker) if s == spk]
+                for spk in pair]
+        m, r = make_conversation(utts, n_times=int(seconds * SR),
+                                 pauses=(int(0.3 * SR), int(2.5 * SR)),
+                                 snr_db=(-5.0, 5.0), random_state=seed * 1000 + i)
+        mix.append(m)
+        refs.append(r)
+    return np.array(mix, np.float32), np.array(refs, np.float32)
 
 
 # -- training ------------------------------------------------------------------
@@ -717,7 +754,9 @@ def train(args):
                     f"libri+noise {scores['libri+noise']:6.2f}  so+noise {scores['so+noise']:6.2f}  "
                     f"alone gap {scores['libri-alone']:5.1f}/{scores['so-alone']:5.1f} dB"
                     + (f"  libri+reverb {scores['libri+reverb']:6.2f}"
-                       if "libri+reverb" in scores else ""))
+                       if "libri+reverb" in scores else "")
+                    + (f"  libri conv {scores['libri-conv']:6.2f}"
+                       if "libri-conv" in scores else ""))
         improved = criterion(scores) > progress["best"] and clean_ok
         progress["history"].append({"step": step, "minutes": round(minutes, 1),
                                     "loss": round(running / max(n_run, 1), 3), **scores})
