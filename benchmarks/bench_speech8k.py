@@ -38,7 +38,8 @@ For each corpus:
   the voice.
 
 SI-SDR improvement (SI-SDRi) is the estimate's SI-SDR minus the mixture's,
-averaged over sources and mixtures. The real-time factor (RTF) is the
+averaged over sources and mixtures; ``si_sdri_se_db`` is its standard error
+over the mixtures (each mixture's mean over its voices; std / sqrt(n)). The real-time factor (RTF) is the
 wall time of ``separate`` on a 60 s conversation divided by 60 s, at 1 and
 2 threads (median of 3 runs).
 
@@ -153,13 +154,20 @@ def alone_scores(voices, est):
     return float(np.median(gap)), float(np.median(si_sdr(voices, loud)))
 
 
-def sisdri(ref, est, mix):
-    """Mean SI-SDRi (dB) after the best permutation per mixture."""
+def sisdri(ref, est, mix, se=False):
+    """Mean SI-SDRi (dB) after the best permutation per mixture; with
+    ``se`` also its standard error over the mixtures (each mixture's mean
+    over its sources; std / sqrt(n))."""
     from sksep.metrics import pit_si_sdr, si_sdr_improvement
 
     _, perm = pit_si_sdr(ref, est)
     est = np.take_along_axis(est, perm[:, :, None], axis=1)
-    return float(np.mean(si_sdr_improvement(ref, est, mix)))
+    per_mix = np.mean(si_sdr_improvement(ref, est, mix), axis=1)
+    if not se:
+        return float(np.mean(per_mix))
+    if len(per_mix) < 2:
+        return float(np.mean(per_mix)), None  # no spread from one mixture
+    return float(np.mean(per_mix)), float(np.std(per_mix, ddof=1) / np.sqrt(len(per_mix)))
 
 
 def count_swaps(ref, est, window=4 * SR):
@@ -205,7 +213,8 @@ def score_model(model, sets, convs):
     for corpus, d in sets.items():
         X, Y, same = d["mix"], d["refs"], d["same"]
         est = model.separate(X, sr=SR)
-        r = {"si_sdri_db": sisdri(Y, est, X),
+        mean, se = sisdri(Y, est, X, se=True)
+        r = {"si_sdri_db": mean, "si_sdri_se_db": se,
              "si_sdri_db_same_sex": sisdri(Y[same], est[same], X[same]),
              "si_sdri_db_mixed_sex": sisdri(Y[~same], est[~same], X[~same]),
              "n_mixtures": int(len(X)), "n_same_sex": int(same.sum()),
@@ -213,13 +222,15 @@ def score_model(model, sets, convs):
                                                                stft=model.stft_), X)}
         row[f"{corpus}, 4 s"] = r
         est = model.separate(d["noisy"], sr=SR)
+        mean, se = sisdri(Y, est, d["noisy"], se=True)
         row[f"{corpus}, 4 s, noise 5-15 dB"] = {
-            "si_sdri_db": sisdri(Y, est, d["noisy"]),
+            "si_sdri_db": mean, "si_sdri_se_db": se,
             "input_si_sdr_db": float(np.mean(_si_sdr(Y, d["noisy"])))}
         wet = d["wet"]
         room_mix = wet.sum(1)
+        mean, se = sisdri(wet, model.separate(room_mix, sr=SR), room_mix, se=True)
         row[f"{corpus}, 4 s, room RT60 {ROOM_RT60[0]:g}-{ROOM_RT60[1]:g} s"] = {
-            "si_sdri_db": sisdri(wet, model.separate(room_mix, sr=SR), room_mix),
+            "si_sdri_db": mean, "si_sdri_se_db": se,
             "irm_si_sdri_db": sisdri(wet, ideal_mask_separation(wet, kind="irm",
                                                                 stft=model.stft_),
                                      room_mix)}
@@ -230,7 +241,7 @@ def score_model(model, sets, convs):
         est60 = np.stack([model.separate(x, sr=SR) for x in X60])
         swaps, windows = count_swaps(Y60, est60)
         row[f"{corpus}, {CONVERSATION_SECONDS[corpus]:.0f} s conversations"] = {
-            "si_sdri_db": sisdri(Y60, est60, X60),
+            **dict(zip(("si_sdri_db", "si_sdri_se_db"), sisdri(Y60, est60, X60, se=True))),
             "swapped_4s_windows": f"{swaps}/{windows}"}
     x = convs["speechocean762"][0][0]
     row["rtf_1_thread"] = rtf(model, x, 1)
@@ -270,7 +281,10 @@ def main():
     parser.add_argument("--models", nargs="+", default=None)
     parser.add_argument("--n-mixtures", type=int, default=200,
                         help="4 s mixtures per corpus")
-    parser.add_argument("--n-conversations", type=int, default=10)
+    parser.add_argument("--n-conversations", type=int, default=40,
+                        help="conversations per corpus (their figure varies far more "
+                             "from one conversation to the next than the 4 s one: "
+                             "see its si_sdri_se_db)")
     parser.add_argument("--write-registry", action="store_true",
                         help="record the scores in sksep/pretrained/data/models.json")
     parser.add_argument("--from-log", default=None,

@@ -419,6 +419,13 @@ def alone_gap(module, voices, device):
     return float(np.median(10 * np.log10(power[:, 1] / np.maximum(power[:, 0], 1e-20))))
 
 
+def voice_scores(module, valid, device):
+    """The valid figures of a two-voice network: SI-SDRi (dB) of each set of
+    mixtures, the alone gap of each set of lone voices."""
+    return {k: round(si_sdri(module, *v, device), 3) if isinstance(v, tuple)
+            else round(alone_gap(module, v, device), 3) for k, v in valid.items()}
+
+
 CRITERIA = {
     "libri": lambda s: s["libri"],
     # LibriSpeech readers, clean and in noise: the voices people record
@@ -597,21 +604,19 @@ def fresh_network(est, args):
 
 def native_bf16(device):
     """Whether ``device`` computes bf16 natively, so that autocast speeds a
-    step up rather than emulating it: a CUDA GPU that reports bf16 support,
-    or a CPU on which oneDNN has bf16 kernels (AVX-512 bf16 or AMX)."""
+    step up rather than emulating it: a CUDA GPU with bf16 arithmetic
+    (Ampere or later; emulation not counted), or a CPU with AVX-512 bf16 or
+    AMX instructions (an AVX-512 CPU without them, such as a Skylake or Ice
+    Lake Xeon, emulates bf16 too)."""
     import torch
 
     if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
     if device.type != "cpu":
         return False
-    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    if check is not None:
-        try:
-            return bool(check())
-        except RuntimeError:
-            pass
-    return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    checks = [getattr(torch.cpu, name, None)
+              for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(check()) for check in checks if check is not None)
 
 
 def resolve_bf16(choice, device):
@@ -702,6 +707,7 @@ def train(args):
             print(f"continuing the run recorded in {args.init}: step {progress['step']}, "
                   f"{progress['minutes']:.1f} min (fresh optimizer)", flush=True)
     table = NOISE_CRITERIA if noise_task else CRITERIA
+    rescore = False
     if args.criterion is None:
         args.criterion = "libri" if noise_task else "libri+noise"
     if args.criterion not in table:
@@ -709,12 +715,12 @@ def train(args):
                          f"for --task {args.task}")
     if progress.get("criterion", "libri") != args.criterion and "best_scores" in progress:
         # the saved best network, scored by the criterion now in force (when
-        # it was scored on what that criterion needs; else the next valid
-        # point that keeps the tolerances becomes the best)
+        # it was scored on what that criterion needs; else it is scored
+        # again on valid below, so that a worse network cannot replace it)
         try:
             progress["best"] = table[args.criterion](progress["best_scores"])
         except KeyError:
-            progress["best"] = -math.inf
+            rescore = True
     progress["criterion"] = args.criterion
     criterion = table[args.criterion]
     print(f"machine: {machine}; device {device}; threads {args.threads}; "
@@ -728,6 +734,16 @@ def train(args):
     valid = (noise_valid_sets if noise_task else valid_sets)(args.data, n=args.n_valid)
     print(f"data: {voices.minutes()} min of voices, {len(noises.waves)} noises "
           f"({time.perf_counter() - t_load:.0f} s to load)", flush=True)
+    if rescore:
+        # the best so far: this run's best file, or the committed model the
+        # run continues from (the earlier run's best)
+        saved = best_path if best_path.exists() else args.init
+        scorer = noise_scores if noise_task else voice_scores
+        progress["best_scores"] = scorer(load(saved, device=str(device)).net_.module_,
+                                         valid, device)
+        progress["best"] = criterion(progress["best_scores"])
+        print(f"the best so far ({saved}) scored again for --criterion {args.criterion}: "
+              f"{progress['best']:.2f} dB", flush=True)
 
     def save_state():
         progress["minutes"] = minutes_done()
@@ -745,8 +761,7 @@ def train(args):
                     f"so {scores['so']:6.2f} (0 dB {scores['so@0dB']:6.2f})  clean speech kept "
                     f"{scores['libri-clean']:5.1f}/{scores['so-clean']:5.1f} dB")
         else:
-            scores = {k: round(si_sdri(module, *v, device), 3) if isinstance(v, tuple)
-                      else round(alone_gap(module, v, device), 3) for k, v in valid.items()}
+            scores = voice_scores(module, valid, device)
             history = progress.get("history") or [scores]
             start = progress.setdefault("start_scores", {"libri": history[0]["libri"]})
             start.setdefault("so", history[0].get("so", scores["so"]))
@@ -953,8 +968,10 @@ def main(argv=None):
                    "(RT60 0.1..0.4 s; the targets are the reverberant voices)")
     p.add_argument("--p-same-sex", type=float, default=0.0,
                    help="voices: share of mixtures whose second voice is drawn of the "
-                        "first voice's sex (where both are known); 0 leaves the sexes "
-                        "to chance, about half the pairs")
+                        "first voice's sex (where both are known; by redrawing, so such "
+                        "second voices come less often from the extra voices, most of "
+                        "which have no sex recorded); 0 leaves the sexes to chance, "
+                        "about half the pairs")
     p.add_argument("--p-single", type=float, default=0.1,
                    help="share of mixtures holding one voice alone")
     p.add_argument("--valid-minutes", type=float, default=15.0)
@@ -963,9 +980,10 @@ def main(argv=None):
     p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
                    help="bf16 autocast: auto uses it where the device computes bf16 "
-                        "natively (a CUDA GPU that supports it; a CPU with AVX-512 "
-                        "bf16 or AMX) and float32 elsewhere: on an AVX2-only CPU "
-                        "autocast emulates bf16 and a step runs 4-7 times slower")
+                        "natively (a CUDA GPU of the Ampere generation or later; a "
+                        "CPU with AVX-512 bf16 or AMX instructions) and float32 "
+                        "elsewhere: on an AVX2-only CPU autocast emulates bf16 and "
+                        "a step ran 5-7 times slower")
     p.add_argument("--no-bf16", dest="bf16", action="store_const", const="off",
                    help="the same as --bf16 off")
     p.add_argument("--seed", type=int, default=0)
@@ -977,6 +995,9 @@ def main(argv=None):
         if name.startswith("p_") and not 0.0 <= value <= 1.0:
             p.error(f"--{name.replace('_', '-')} is a share of mixtures, in [0, 1]; "
                     f"got {value}")
+    if args.p_libri + args.p_so > 1.0:
+        p.error(f"--p-libri {args.p_libri} and --p-so {args.p_so} add up to more than 1 "
+                "(the extra voices take the rest)")
     if args.arch is None and (args.hidden_size, args.num_layers) != (None, None):
         p.error("--hidden-size and --num-layers size a fresh network: give --arch too")
     if args.arch is not None:

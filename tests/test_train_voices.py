@@ -304,3 +304,27 @@ def test_a_share_outside_0_1_is_refused_in_the_option_s_words(tv, data, init, tm
         tv.main(["--data", str(data), "--init", str(init), "--checkpoints",
                  str(tmp_path), "--p-same-sex", "1.5"])
     assert "--p-same-sex is a share of mixtures, in [0, 1]; got 1.5" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        tv.main(["--data", str(data), "--init", str(init), "--checkpoints",
+                 str(tmp_path), "--p-libri", "0.7", "--p-so", "0.5"])
+    assert "--p-libri 0.7 and --p-so 0.5 add up to more than 1" in capsys.readouterr().err
+
+
+def test_a_new_criterion_scores_the_saved_best_again_rather_than_dropping_it(
+        tv, data, init, tmp_path, capsys):
+    """Resuming with a criterion the saved best was not scored for (here a
+    state from before valid conversations existed) scores that network
+    again on valid, so a worse network cannot take its place."""
+    _run(tv, data, init, tmp_path, 2)
+    path = tmp_path / "tiny.state.pt"
+    state = torch.load(path, weights_only=False)
+    assert state["progress"]["best_step"] in (0, 1, 2)
+    del state["progress"]["best_scores"]["libri-conv"]
+    torch.save(state, path)
+    capsys.readouterr()
+    resumed = _run(tv, data, init, tmp_path, 3, "--criterion", "libri+noise+conv")
+    out = capsys.readouterr().out
+    assert f"({tmp_path / 'tiny.best.pt'}) scored again for --criterion libri+noise+conv" in out
+    prog = resumed["progress"]
+    assert "libri-conv" in prog["best_scores"]
+    assert prog["best"] == pytest.approx(tv.CRITERIA["libri+noise+conv"](prog["best_scores"]))
