@@ -29,9 +29,10 @@ For each corpus:
   :func:`sksep.datasets.make_conversation` (each speaker's sentences follow
   one another with pauses of 0.3 to 2.5 s, random start offsets, -5..5 dB):
   60 s for speechocean762, 25 s for LibriSpeech (its test readers have only
-  about 12 s each). Scored with ONE permutation for the whole recording, so a
-  voice swap anywhere costs quality; ``swaps`` counts the 4 s windows (both
-  voices active) whose best permutation differs from the whole recording's.
+  about 12 s each); by sex pairing too. Scored with ONE permutation for the
+  whole recording, so a voice swap anywhere costs quality; ``swaps`` counts
+  the 4 s windows (both voices active) whose best permutation differs from
+  the whole recording's.
 * **one voice alone**: 4 s of a single voice; ``alone_gap_db`` is the median
   level of the quieter output under the louder (the target is 20 dB or
   more), ``alone_si_sdr_db`` the median SI-SDR of the louder output against
@@ -121,16 +122,20 @@ def test_mixtures(data, corpus, n=200, seconds=4.0, seed=0):
             "same": np.array(same), "alone": f32(alone), "wet": f32(wet)}
 
 
-def conversations(data, corpus, n=10, seed=1):
+def conversations(data, corpus, n=10, seed=1, return_same=False):
+    """``n`` conversations of two test speakers of ``corpus``: mixtures and
+    references, and with ``return_same`` whether each pair is of one sex."""
     from sksep.datasets import load_speech8k, make_conversation
 
     test = load_speech8k(Path(data) / "speech8k", split="test")
     rng = np.random.default_rng(seed)
     keep = test.corpus == corpus
     speakers = np.unique(test.speaker[keep])
-    mix, refs = [], []
+    sex = dict(zip(test.speaker, test.sex))
+    mix, refs, same = [], [], []
     for i in range(n):
         pair = rng.choice(speakers, 2, replace=False)
+        same.append(sex[pair[0]] == sex[pair[1]])
         utts = [[w for w, s in zip(test.waveforms, test.speaker) if s == spk]
                 for spk in pair]
         m, r = make_conversation(utts, n_times=int(CONVERSATION_SECONDS[corpus] * SR),
@@ -138,7 +143,8 @@ def conversations(data, corpus, n=10, seed=1):
                                  snr_db=(-5.0, 5.0), random_state=seed * 1000 + i)
         mix.append(m)
         refs.append(r)
-    return np.array(mix, dtype=np.float32), np.array(refs, dtype=np.float32)
+    out = np.array(mix, dtype=np.float32), np.array(refs, dtype=np.float32)
+    return (*out, np.array(same)) if return_same else out
 
 
 def alone_scores(voices, est):
@@ -237,11 +243,14 @@ def score_model(model, sets, convs):
         gap, loud = alone_scores(d["alone"], model.separate(d["alone"], sr=SR))
         row[f"{corpus}, one voice alone"] = {"alone_gap_db": gap,
                                             "alone_si_sdr_db": loud}
-        X60, Y60 = convs[corpus]
+        X60, Y60, same60 = convs[corpus]
         est60 = np.stack([model.separate(x, sr=SR) for x in X60])
         swaps, windows = count_swaps(Y60, est60)
         row[f"{corpus}, {CONVERSATION_SECONDS[corpus]:.0f} s conversations"] = {
             **dict(zip(("si_sdri_db", "si_sdri_se_db"), sisdri(Y60, est60, X60, se=True))),
+            **({"si_sdri_db_same_sex": sisdri(Y60[same60], est60[same60], X60[same60]),
+                "si_sdri_db_mixed_sex": sisdri(Y60[~same60], est60[~same60], X60[~same60]),
+                "n_same_sex": int(same60.sum())} if 0 < same60.sum() < len(same60) else {}),
             "swapped_4s_windows": f"{swaps}/{windows}"}
     x = convs["speechocean762"][0][0]
     row["rtf_1_thread"] = rtf(model, x, 1)
@@ -313,7 +322,8 @@ def main():
     names = args.models or [n for n, e in list_models().items()
                             if n.startswith("speech8k") and "classes" not in e]
     sets = {c: test_mixtures(args.data, c, n=args.n_mixtures) for c in CORPORA}
-    convs = {c: conversations(args.data, c, n=args.n_conversations) for c in CORPORA}
+    convs = {c: conversations(args.data, c, n=args.n_conversations, return_same=True)
+             for c in CORPORA}
     results = {}
     for name in names:
         model = load(name)
