@@ -633,11 +633,78 @@ def resolve_bf16(choice, device):
     return native, f"auto: {'native' if native else 'no native'} bf16 on {where}"
 
 
-def lr_at(args, minutes, warm_from=0.0):
-    """Cosine decay over ``--hours``, after a linear warm-up of
-    ``--warmup-minutes`` from ``warm_from`` (where a fresh optimizer began)."""
+def make_batch(step, voices, noises, args, rooms=None):
+    """The training batch of ``step``: a pure function of ``--seed`` and the
+    step, whichever process makes it (a resumed run draws what an
+    uninterrupted one drew)."""
+    rng = np.random.default_rng([args.seed, step])
+    if args.task == "speech-noise":
+        return noise_batch(rng, voices, noises, args)
+    return training_batch(rng, voices, noises, args, rooms)
+
+
+def _serve(work, tasks, results):
+    """A worker process: the batch of each step asked for, until None."""
+    for step in iter(tasks.get, None):
+        results.put((step, make_batch(step, *work)))
+
+
+class Batches:
+    """Training batches by step, made ahead in ``workers`` processes (none:
+    in this one). The batches are those of :func:`make_batch`, so
+    ``--workers`` changes the speed of a run, never what it trains on.
+    Worker processes are forked after the data are loaded and share them;
+    they use numpy and scipy only (no torch, no GPU)."""
+
+    def __init__(self, workers, voices, noises, args, rooms=None):
+        self.work = (voices, noises, args, rooms)
+        self.procs = []
+        if workers > 0:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork")
+            self.tasks, self.results = ctx.Queue(), ctx.Queue()
+            self.procs = [ctx.Process(target=_serve, daemon=True,
+                                      args=(self.work, self.tasks, self.results))
+                          for _ in range(workers)]
+            for proc in self.procs:
+                proc.start()
+            self.ahead = 2 * workers
+        self.asked, self.done, self.next = set(), {}, 0
+
+    def get(self, step):
+        if not self.procs:
+            return make_batch(step, *self.work)
+        if step not in self.asked:
+            self.next = step  # not the step expected: ask again from it
+        while self.next < step + self.ahead:
+            self.tasks.put(self.next)
+            self.asked.add(self.next)
+            self.next += 1
+        while step not in self.done:
+            got, batch = self.results.get()
+            if got >= step:
+                self.done[got] = batch
+        self.asked.discard(step)
+        self.asked = {s for s in self.asked if s > step}
+        self.done = {s: b for s, b in self.done.items() if s > step} | {step: self.done[step]}
+        return self.done.pop(step)
+
+    def close(self):
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.join()
+        self.procs = []
+
+
+def lr_at(args, minutes, warm_from=0.0, schedule_from=0.0):
+    """Cosine decay over ``--hours`` from minute ``schedule_from`` of the
+    run (0, or where ``--new-schedule`` began one), after a linear warm-up
+    of ``--warmup-minutes`` from ``warm_from`` (where a fresh optimizer
+    began)."""
     warm = min(1.0, (minutes - warm_from) / max(args.warmup_minutes, 1e-9))
-    t = min(minutes / (args.hours * 60), 1.0)
+    t = min(max(minutes - schedule_from, 0.0) / (args.hours * 60), 1.0)
     return args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -706,6 +773,12 @@ def train(args):
             progress["warm_from"] = progress["minutes"]
             print(f"continuing the run recorded in {args.init}: step {progress['step']}, "
                   f"{progress['minutes']:.1f} min (fresh optimizer)", flush=True)
+    if args.new_schedule and not state_path.exists():
+        # a new cosine schedule and warm-up from here: minutes on other
+        # hardware (a GPU) are not worth the minutes of the recorded run
+        progress["schedule_from"] = progress["warm_from"] = progress["minutes"]
+        print(f"a new schedule of {args.hours} h from minute {progress['minutes']:.1f}",
+              flush=True)
     table = NOISE_CRITERIA if noise_task else CRITERIA
     rescore = False
     if args.criterion is None:
@@ -724,6 +797,7 @@ def train(args):
     progress["criterion"] = args.criterion
     criterion = table[args.criterion]
     print(f"machine: {machine}; device {device}; threads {args.threads}; "
+          f"workers {args.workers}; batch {args.batch_size}; "
           f"bf16 {args.bf16} ({why}); torch {torch.__version__}", flush=True)
     t_load = time.perf_counter()
     voices = Voices(args.data, "train")
@@ -797,6 +871,7 @@ def train(args):
             save(est, best_path, overwrite=True, half=True, metadata=meta)
         save_state()
 
+    batches = Batches(args.workers, voices, noises, args, rooms)
     t0 = time.perf_counter()
     start_minutes = progress["minutes"]
 
@@ -821,12 +896,9 @@ def train(args):
     while minutes_done() < args.stop_after_hours * 60 and (
             args.minutes is None or time.perf_counter() - t0 < args.minutes * 60) and (
             args.max_steps is None or progress["step"] < args.max_steps):
-        rng = np.random.default_rng([args.seed, progress["step"]])
-        if noise_task:
-            mix, refs = noise_batch(rng, voices, noises, args)
-        else:
-            mix, refs = training_batch(rng, voices, noises, args, rooms)
-        lr = lr_at(args, minutes_done(), progress.get("warm_from", 0.0))
+        mix, refs = batches.get(progress["step"])
+        lr = lr_at(args, minutes_done(), progress.get("warm_from", 0.0),
+                   progress.get("schedule_from", 0.0))
         for g in opt.param_groups:
             g["lr"] = lr
         x = torch.from_numpy(mix).to(device)
@@ -849,6 +921,7 @@ def train(args):
         elif now - last_save > args.save_minutes * 60:
             save_state()
             last_save = time.perf_counter()
+    batches.close()
     evaluate()
 
 
@@ -977,6 +1050,15 @@ def main(argv=None):
     p.add_argument("--valid-minutes", type=float, default=15.0)
     p.add_argument("--save-minutes", type=float, default=5.0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes making the training batches ahead (0: made in "
+                        "this one). The batches are the same whatever the number: "
+                        "give a GPU run enough to keep it busy")
+    p.add_argument("--new-schedule", action="store_true",
+                   help="a run starting from a model file (no state in --checkpoints "
+                        "yet): start the cosine schedule of --hours and the warm-up "
+                        "here rather than at minute 0 of the run recorded in the file "
+                        "(a GPU run, whose minutes are worth far more CPU minutes)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
                    help="bf16 autocast: auto uses it where the device computes bf16 "
@@ -995,6 +1077,8 @@ def main(argv=None):
         if name.startswith("p_") and not 0.0 <= value <= 1.0:
             p.error(f"--{name.replace('_', '-')} is a share of mixtures, in [0, 1]; "
                     f"got {value}")
+    if args.workers < 0:
+        p.error(f"--workers is a number of processes, 0 or more; got {args.workers}")
     if args.p_libri + args.p_so > 1.0:
         p.error(f"--p-libri {args.p_libri} and --p-so {args.p_so} add up to more than 1 "
                 "(the extra voices take the rest)")

@@ -328,3 +328,60 @@ def test_a_new_criterion_scores_the_saved_best_again_rather_than_dropping_it(
     prog = resumed["progress"]
     assert "libri-conv" in prog["best_scores"]
     assert prog["best"] == pytest.approx(tv.CRITERIA["libri+noise+conv"](prog["best_scores"]))
+
+
+def test_worker_processes_make_the_batches_the_run_would_make_alone(tv, data):
+    """``--workers``: batches made ahead in other processes are those of the
+    step, in order, also when a run asks for a step out of order."""
+    voices, noises = tv.Voices(data, "train"), tv.Noises(data, "train")
+
+    class Args:
+        seed, batch_size, task = 3, 2, "voices"
+        p_libri, p_so, p_speed, p_eq, p_noise, p_single = 0.5, 0.3, 0.5, 0.5, 0.5, 0.1
+
+    batches = tv.Batches(2, voices, noises, Args)
+    try:
+        for step in (0, 1, 2, 7, 8, 3):
+            mix, refs = batches.get(step)
+            want_mix, want_refs = tv.make_batch(step, voices, noises, Args)
+            np.testing.assert_array_equal(mix, want_mix)
+            np.testing.assert_array_equal(refs, want_refs)
+    finally:
+        batches.close()
+    assert not np.array_equal(tv.make_batch(1, voices, noises, Args)[0],
+                              tv.make_batch(2, voices, noises, Args)[0])
+
+
+def test_a_run_with_workers_trains_the_network_it_trains_without(tv, data, init,
+                                                                   tmp_path):
+    alone = _run(tv, data, init, tmp_path / "alone", 3)
+    helped = _run(tv, data, init, tmp_path / "helped", 3, "--workers", "2")
+    for key, value in alone["module"].items():
+        torch.testing.assert_close(helped["module"][key], value, rtol=0, atol=0)
+
+
+def test_new_schedule_starts_the_cosine_at_the_run_s_start(tv, data, init, tmp_path):
+    """A GPU run continuing a long CPU run from its model file: with
+    ``--new-schedule`` its learning rate starts again from the top of a
+    schedule of ``--hours`` instead of where the recorded run left off."""
+    _run(tv, data, init, tmp_path / "first", 2)
+    best = tmp_path / "first" / "tiny.best.pt"
+    recorded = torch.load(best, weights_only=True)["metadata"]["progress"]
+    later = _run(tv, data, best, tmp_path / "gpu", recorded["step"] + 1, "--new-schedule")
+    assert later["progress"]["schedule_from"] == recorded["minutes"]
+
+    class Args:
+        lr, hours, warmup_minutes = 1e-3, 1.0, 0.0
+
+    # minute 60 of the recorded run: the end of a 1 h schedule, unless a new
+    # one began there
+    assert tv.lr_at(Args, 60.0) == pytest.approx(0.05e-3)
+    assert tv.lr_at(Args, 60.0, schedule_from=60.0) == pytest.approx(1e-3)
+    assert tv.lr_at(Args, 90.0, schedule_from=60.0) == pytest.approx(0.525e-3)
+
+
+def test_negative_workers_are_refused_in_the_option_s_words(tv, data, init, tmp_path,
+                                                            capsys):
+    with pytest.raises(SystemExit):
+        _run(tv, data, init, tmp_path / "w", 1, "--workers", "-1")
+    assert "--workers" in capsys.readouterr().err
