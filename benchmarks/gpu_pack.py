@@ -74,6 +74,11 @@ def quantized_flac(src, dest, bits):
     return dest.stat().st_size
 
 
+def split_of(row):
+    """A row's split (voices8k-extra is all ``train``)."""
+    return row.get("split") or "train"
+
+
 def read_rows(folder):
     with open(folder / "files.csv", newline="") as fh:
         reader = csv.DictReader(fh)
@@ -116,8 +121,10 @@ def main(argv=None):
     for corpus in ("speech8k", "noise8k", "voices8k-extra"):
         if not (data / corpus / "files.csv").is_file():
             p.error(f"--data {data} holds no {corpus}/files.csv")
-    ignored = subprocess.run(["git", "check-ignore", "-q", f"{out}/"], cwd=ROOT).returncode == 0
-    if not ignored:
+    inside = ROOT in out.resolve().parents
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"{out}/"], cwd=ROOT,
+                             capture_output=True).returncode == 0
+    if inside and not ignored:
         p.error(f"--out {out} is not ignored by git: it would travel twice and could be "
                 "committed; use a folder .gitignore lists (the default .gpu is)")
 
@@ -143,6 +150,8 @@ def main(argv=None):
     print(f"working tree {tree / 2**20:.1f} MiB, wheels {wheel_bytes / 2**20:.1f} MiB: "
           f"{budget / 2**20:.1f} MiB for data", flush=True)
 
+    import soundfile as sf
+
     rng = np.random.default_rng(args.seed)
     used = 0
     report = {}
@@ -161,9 +170,9 @@ def main(argv=None):
             size = dest.stat().st_size
         used += size
         taken[corpus].append(row)
-        key = f"{corpus} {row['split']}" + (f" {row['corpus']}" if corpus == "speech8k" else "")
+        key = f"{corpus} {split_of(row)}" + (f" {row['corpus']}" if corpus == "speech8k" else "")
         report.setdefault(key, [0.0, 0])
-        report[key][0] += float(row["seconds"]) / 60
+        report[key][0] += sf.info(str(dest)).duration / 60
         report[key][1] += size
         return size
 
@@ -189,7 +198,7 @@ def main(argv=None):
         "noise": [[r] for r in tables["noise8k"][1] if r["split"] == "train"],
         "extra": [[r for r in tables["voices8k-extra"][1] if r["speaker"] == s] for s in
                   sorted({r["speaker"] for r in tables["voices8k-extra"][1]
-                          if r["split"] == "train"})],
+                          if split_of(r) == "train"})],
     }
     corpus_of = {"so": "speech8k", "noise": "noise8k", "extra": "voices8k-extra"}
     share = dict(zip(("so", "noise", "extra"), args.shares))

@@ -3,6 +3,8 @@ single-microphone model: a run cut in two and resumed from its checkpoint
 ends exactly where an uninterrupted run does, and its mixtures are
 reproducible."""
 
+import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -385,3 +387,49 @@ def test_negative_workers_are_refused_in_the_option_s_words(tv, data, init, tmp_
     with pytest.raises(SystemExit):
         _run(tv, data, init, tmp_path / "w", 1, "--workers", "-1")
     assert "--workers" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def gp():
+    return load_script(SCRIPT.parent / "gpu_pack.py")
+
+
+def test_the_gpu_pack_holds_valid_and_librispeech_train_whole_and_no_test(gp, data,
+                                                                           tmp_path):
+    """What a GPU run trains on: the valid splits and the LibriSpeech train
+    readers whole, the test split never, the audio within 11 bits of the
+    original (SI-SDR over 45 dB), loadable as the corpora are."""
+    from sksep.datasets import load_noise8k, load_speech8k
+    from sksep.metrics import si_sdr
+
+    src = tmp_path / "data"
+    shutil.copytree(data, src)
+    rows = list(csv.DictReader(open(src / "speech8k" / "files.csv")))
+    sf.write(src / "speech8k" / "test.flac", _voice(np.random.default_rng(9), 200, 2.0), SR)
+    rows.append({**rows[0], "path": "test.flac", "speaker": "t9", "split": "test"})
+    write_index(src / "speech8k", rows)
+    out = tmp_path / "gpu"
+    (out / "whl").mkdir(parents=True)
+    (out / "whl" / "x-1-py3-none-any.whl").write_bytes(b"w")
+    gp.main(["--data", str(src), "--out", str(out), "--no-wheels"])
+    packed = load_speech8k(out / "data" / "speech8k")
+    assert "test" not in set(packed.split)
+    whole = load_speech8k(src / "speech8k", split=["train", "valid"])
+    want = {(s, sp) for s, sp, c in zip(whole.speaker, whole.split, whole.corpus)
+            if sp == "valid" or c == "librispeech"}
+    assert want <= set(zip(packed.speaker, packed.split))
+    by_path = dict(zip(whole.filenames, whole.waveforms))
+    for name, wave in zip(packed.filenames, packed.waveforms):
+        original = by_path[str(src / "speech8k" / Path(name).relative_to(out / "data" / "speech8k"))]
+        assert si_sdr(original, wave) > 45
+    assert set(load_noise8k(out / "data" / "noise8k").split) >= {"valid"}
+    assert (out / "data" / "PACKED.md").is_file()
+
+
+def test_a_pack_that_cannot_fit_says_so(gp, data, tmp_path, capsys):
+    out = tmp_path / "gpu"
+    (out / "whl").mkdir(parents=True)
+    (out / "whl" / "x-1-py3-none-any.whl").write_bytes(b"w")
+    with pytest.raises(SystemExit, match="LibriSpeech train readers alone take"):
+        gp.main(["--data", str(data), "--out", str(out), "--no-wheels",
+                 "--margin-mb", "63.99"])
