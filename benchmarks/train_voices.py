@@ -662,6 +662,10 @@ class Batches:
         if workers > 0:
             import multiprocessing as mp
 
+            # one batch here first: the modules a batch needs are imported
+            # before the fork (an import under way in another thread of a
+            # forked process, a GPU runtime's say, could hang a worker)
+            make_batch(0, *self.work)
             ctx = mp.get_context("fork")
             self.tasks, self.results = ctx.Queue(), ctx.Queue()
             self.procs = [ctx.Process(target=_serve, daemon=True,
