@@ -5,9 +5,10 @@
 # Then the device tool's run, with carry [".gpu"] and timeout_s 590:
 #     bash benchmarks/gpu_train_voices.sh
 # optionally preceded by settings, e.g. "MINUTES=6 LR=3e-4 bash ...".
-# What comes back under $OUT: the log and the best valid network as a model
-# file (<NAME>.best.pt, about 5 MB). The optimizer state (30 MB) stays there:
-# a CPU run continues from the model file with a fresh optimizer (--init).
+# The run writes into $OUT itself, so that what it has comes back even when
+# it is cut short: the log and the best valid network so far as a model file
+# (<NAME>.best.pt, about 5 MB). The optimizer state (30 MB) is over what comes
+# back: a CPU run continues from the model file with a fresh optimizer (--init).
 # Score it here on valid and test before shipping anything (benchmarks/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +16,10 @@ cd "$(dirname "$0")/.."
 # the latest network worth continuing (update when a better one is committed)
 INIT=${INIT:-benchmarks/checkpoints/speech8k-2voices-reverb-step3427.pt}
 NAME=${NAME:-speech8k-2voices-gpu}
-MINUTES=${MINUTES:-7}        # of training, after about a minute of loading
+MINUTES=${MINUTES:-6}        # of training, after about a minute of loading
 LR=${LR:-3e-4}
 BATCH=${BATCH:-32}
-WORKERS=${WORKERS:-$(( $(nproc) - 2 ))}
+WORKERS=${WORKERS:-$(( $(nproc) > 14 ? 12 : $(nproc) - 2 ))}
 DEVICE=${DEVICE:-cuda}     # cpu: try this script on the session's machine
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT"
@@ -38,11 +39,11 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || tr
 # the cosine schedule spans this run alone (--new-schedule, --hours); valid
 # every minute, on the packed valid splits (whole)
 python3 benchmarks/train_voices.py --data .gpu/data --init "$INIT" --name "$NAME" \
-    --checkpoints /tmp/ckpt --device "$DEVICE" --bf16 auto --threads 2 --workers "$WORKERS" \
+    --checkpoints "$OUT" --device "$DEVICE" --bf16 auto --threads 2 --workers "$WORKERS" \
     --batch-size "$BATCH" --lr "$LR" --new-schedule \
     --hours "$(python3 -c "print(($MINUTES + 0.5) / 60)")" --minutes "$MINUTES" \
     --warmup-minutes 0.3 --valid-minutes 1 --save-minutes 100 \
     --p-libri 0.6 --p-so 0.15 --p-noise 0.4 --p-single 0.05 --p-reverb 0.3 \
     --p-same-sex 0.3 --criterion libri+noise+conv "$@" 2>&1 | tee "$OUT/train_voices_gpu.log"
-cp /tmp/ckpt/"$NAME".best.pt "$OUT/" 2>/dev/null \
+[ -f "$OUT/$NAME.best.pt" ] \
     || echo "no network beat the start on valid: nothing to bring back" | tee -a "$OUT/train_voices_gpu.log"

@@ -643,10 +643,11 @@ def make_batch(step, voices, noises, args, rooms=None):
     return training_batch(rng, voices, noises, args, rooms)
 
 
-def _serve(work, tasks, results):
-    """A worker process: the batch of each step asked for, until None."""
-    for step in iter(tasks.get, None):
-        results.put((step, make_batch(step, *work)))
+_WORK = None  # what the worker processes make batches from (inherited at fork)
+
+
+def _make_batch_in_worker(step):
+    return make_batch(step, *_WORK)
 
 
 class Batches:
@@ -654,52 +655,59 @@ class Batches:
     in this one). The batches are those of :func:`make_batch`, so
     ``--workers`` changes the speed of a run, never what it trains on.
     Worker processes are forked after the data are loaded and share them;
-    they use numpy and scipy only (no torch, no GPU)."""
+    they use numpy and scipy only (no torch, no GPU). A batch that fails in
+    a worker, or a worker that dies, stops the run with an error."""
 
     def __init__(self, workers, voices, noises, args, rooms=None):
+        global _WORK
         self.work = (voices, noises, args, rooms)
-        self.procs = []
+        self.pool = None
+        self.queue = []  # (step, future), in step order
         if workers > 0:
             import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
 
             # one batch here first: the modules a batch needs are imported
             # before the fork (an import under way in another thread of a
             # forked process, a GPU runtime's say, could hang a worker)
             make_batch(0, *self.work)
-            ctx = mp.get_context("fork")
-            self.tasks, self.results = ctx.Queue(), ctx.Queue()
-            self.procs = [ctx.Process(target=_serve, daemon=True,
-                                      args=(self.work, self.tasks, self.results))
-                          for _ in range(workers)]
-            for proc in self.procs:
-                proc.start()
+            _WORK = self.work
+            self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
             self.ahead = 2 * workers
-        self.asked, self.done, self.next = set(), {}, 0
+            self._ask(0)  # the workers start (fork) now, not later
+
+    def _ask(self, step):
+        if self.queue and self.queue[0][0] != step:
+            for _, future in self.queue:
+                future.cancel()
+            self.queue = []  # not the step expected: ask again from it
+        nxt = self.queue[-1][0] + 1 if self.queue else step
+        while len(self.queue) < self.ahead:
+            self.queue.append((nxt, self.pool.submit(_make_batch_in_worker, nxt)))
+            nxt += 1
 
     def get(self, step):
-        if not self.procs:
+        if self.pool is None:
             return make_batch(step, *self.work)
-        if step not in self.asked:
-            self.next = step  # not the step expected: ask again from it
-        while self.next < step + self.ahead:
-            self.tasks.put(self.next)
-            self.asked.add(self.next)
-            self.next += 1
-        while step not in self.done:
-            got, batch = self.results.get()
-            if got >= step:
-                self.done[got] = batch
-        self.asked.discard(step)
-        self.asked = {s for s in self.asked if s > step}
-        self.done = {s: b for s, b in self.done.items() if s > step} | {step: self.done[step]}
-        return self.done.pop(step)
+        from concurrent.futures.process import BrokenProcessPool
+
+        self._ask(step)
+        try:
+            return self.queue.pop(0)[1].result()
+        except BrokenProcessPool as exc:
+            raise RuntimeError(f"a batch worker died; no batch for step {step}") from exc
+        except Exception as exc:
+            raise RuntimeError(f"making the batch of step {step} failed") from exc
 
     def close(self):
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            proc.join()
-        self.procs = []
+        if self.pool is not None:
+            for _, future in self.queue:
+                future.cancel()
+            # terminate: a worker may be busy with a batch nobody will take
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def lr_at(args, minutes, warm_from=0.0, schedule_from=0.0):
@@ -721,6 +729,23 @@ def atomic_torch_save(obj, path):
 
 
 def train(args):
+    """Load the training data and start the batch workers first (before
+    torch touches a GPU: the workers are forked), then train; the workers
+    are stopped however training ends."""
+    if args.p_reverb > 0 and args.task == "speech-noise":
+        raise SystemExit("--p-reverb applies to --task voices")
+    t_load = time.perf_counter()
+    voices = Voices(args.data, "train")
+    noises = Noises(args.data, "train")
+    rooms = Rooms(args.seed) if args.p_reverb > 0 else None
+    batches = Batches(args.workers, voices, noises, args, rooms)
+    try:
+        _train(args, voices, noises, batches, t_load)
+    finally:
+        batches.close()
+
+
+def _train(args, voices, noises, batches, t_load):
     import torch
 
     from sksep.pretrained import load, save
@@ -773,11 +798,16 @@ def train(args):
         if ("step" in meta.get("progress", {})
                 and meta["progress"].get("task", "voices") == args.task):
             progress.update(meta["progress"])
+            # a new schedule of the file's own run (a GPU run's) is not this run's
+            progress.pop("schedule_from", None)
             progress.setdefault("history", [])
             progress["warm_from"] = progress["minutes"]
             print(f"continuing the run recorded in {args.init}: step {progress['step']}, "
                   f"{progress['minutes']:.1f} min (fresh optimizer)", flush=True)
-    if args.new_schedule and not state_path.exists():
+    if args.new_schedule and state_path.exists():
+        print(f"--new-schedule ignored: {state_path} continues its own schedule",
+              flush=True)
+    elif args.new_schedule:
         # a new cosine schedule and warm-up from here: minutes on other
         # hardware (a GPU) are not worth the minutes of the recorded run
         progress["schedule_from"] = progress["warm_from"] = progress["minutes"]
@@ -803,12 +833,6 @@ def train(args):
     print(f"machine: {machine}; device {device}; threads {args.threads}; "
           f"workers {args.workers}; batch {args.batch_size}; "
           f"bf16 {args.bf16} ({why}); torch {torch.__version__}", flush=True)
-    t_load = time.perf_counter()
-    voices = Voices(args.data, "train")
-    noises = Noises(args.data, "train")
-    if args.p_reverb > 0 and noise_task:
-        raise SystemExit("--p-reverb applies to --task voices")
-    rooms = Rooms(args.seed) if args.p_reverb > 0 else None
     valid = (noise_valid_sets if noise_task else valid_sets)(args.data, n=args.n_valid)
     print(f"data: {voices.minutes()} min of voices, {len(noises.waves)} noises "
           f"({time.perf_counter() - t_load:.0f} s to load)", flush=True)
@@ -875,7 +899,6 @@ def train(args):
             save(est, best_path, overwrite=True, half=True, metadata=meta)
         save_state()
 
-    batches = Batches(args.workers, voices, noises, args, rooms)
     t0 = time.perf_counter()
     start_minutes = progress["minutes"]
 
@@ -925,7 +948,6 @@ def train(args):
         elif now - last_save > args.save_minutes * 60:
             save_state()
             last_save = time.perf_counter()
-    batches.close()
     evaluate()
 
 

@@ -104,6 +104,8 @@ def load_script(path):
     """A script of benchmarks/ (not a package) imported as a module."""
     spec = importlib.util.spec_from_file_location(Path(path).stem, path)
     module = importlib.util.module_from_spec(spec)
+    # registered, so that its functions can be pickled (worker processes)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 

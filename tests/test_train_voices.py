@@ -4,6 +4,7 @@ ends exactly where an uninterrupted run does, and its mixtures are
 reproducible."""
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -365,21 +366,71 @@ def test_a_run_with_workers_trains_the_network_it_trains_without(tv, data, init,
 def test_new_schedule_starts_the_cosine_at_the_run_s_start(tv, data, init, tmp_path):
     """A GPU run continuing a long CPU run from its model file: with
     ``--new-schedule`` its learning rate starts again from the top of a
-    schedule of ``--hours`` instead of where the recorded run left off."""
+    schedule of ``--hours`` instead of where the recorded run left off, and
+    a later run from the GPU run's file does not inherit that schedule."""
     _run(tv, data, init, tmp_path / "first", 2)
     best = tmp_path / "first" / "tiny.best.pt"
-    recorded = torch.load(best, weights_only=True)["metadata"]["progress"]
-    later = _run(tv, data, best, tmp_path / "gpu", recorded["step"] + 1, "--new-schedule")
-    assert later["progress"]["schedule_from"] == recorded["minutes"]
+    saved = torch.load(best, weights_only=True)
+    saved["metadata"]["progress"]["minutes"] = 60.0  # an hour in: past a 0.5 h schedule
+    torch.save(saved, best)
+    steps = saved["metadata"]["progress"]["step"] + 1
+    short = ("--hours", "0.5")
+    old = _run(tv, data, best, tmp_path / "old", steps, *short)
+    new = _run(tv, data, best, tmp_path / "new", steps, *short, "--new-schedule")
+    assert new["progress"]["schedule_from"] == 60.0
+    # _run's --lr 1e-2: the floor of the old schedule, the top of the new
+    assert old["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4)
+    assert new["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-2, rel=1e-3)
+    # the best file of a --new-schedule run records its schedule's start
+    saved["metadata"]["progress"]["schedule_from"] = 60.0
+    gpu_best = tmp_path / "gpu.best.pt"
+    torch.save(saved, gpu_best)
+    later = _run(tv, data, gpu_best, tmp_path / "later", steps, *short)
+    assert "schedule_from" not in later["progress"]
+    assert later["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4)
+
+
+def _failing_batches(tv, data, monkeypatch, how):
+    voices, noises = tv.Voices(data, "train"), tv.Noises(data, "train")
 
     class Args:
-        lr, hours, warmup_minutes = 1e-3, 1.0, 0.0
+        seed, batch_size, task = 3, 1, "voices"
+        p_libri, p_so, p_speed, p_eq, p_noise, p_single = 0.5, 0.3, 0.5, 0.5, 0.5, 0.1
 
-    # minute 60 of the recorded run: the end of a 1 h schedule, unless a new
-    # one began there
-    assert tv.lr_at(Args, 60.0) == pytest.approx(0.05e-3)
-    assert tv.lr_at(Args, 60.0, schedule_from=60.0) == pytest.approx(1e-3)
-    assert tv.lr_at(Args, 90.0, schedule_from=60.0) == pytest.approx(0.525e-3)
+    made = tv.make_batch
+
+    def make_batch(step, *work):
+        if step == 2:
+            how()
+        return made(step, *work)
+
+    monkeypatch.setattr(tv, "make_batch", make_batch)  # the workers fork with it
+    return tv.Batches(1, voices, noises, Args)
+
+
+def test_a_batch_that_fails_in_a_worker_stops_the_run_with_its_error(tv, data,
+                                                                     monkeypatch):
+    def fail():
+        raise ValueError("no such speaker")
+
+    batches = _failing_batches(tv, data, monkeypatch, fail)
+    try:
+        batches.get(0), batches.get(1)
+        with pytest.raises(RuntimeError, match="step 2 failed") as info:
+            batches.get(2)
+        assert "no such speaker" in str(info.value.__cause__)
+    finally:
+        batches.close()
+
+
+def test_a_worker_that_dies_stops_the_run_instead_of_hanging_it(tv, data, monkeypatch):
+    batches = _failing_batches(tv, data, monkeypatch, lambda: os._exit(3))
+    try:
+        with pytest.raises(RuntimeError, match="worker died"):
+            for step in range(4):
+                batches.get(step)
+    finally:
+        batches.close()
 
 
 def test_negative_workers_are_refused_in_the_option_s_words(tv, data, init, tmp_path,
