@@ -13,8 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# the latest network worth continuing (update when a better one is committed)
-INIT=${INIT:-benchmarks/checkpoints/speech8k-2voices-reverb-step3427.pt}
+# the network to continue: the shipped default file carries its run's progress
+INIT=${INIT:-speech8k-2voices}
 NAME=${NAME:-speech8k-2voices-gpu}
 MINUTES=${MINUTES:-6}        # of training, after about a minute of loading
 LR=${LR:-3e-4}
