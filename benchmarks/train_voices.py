@@ -898,6 +898,17 @@ def _train(args, voices, noises, batches, t_load):
                     "sample_rate": SR}
             save(est, best_path, overwrite=True, half=True, metadata=meta)
         save_state()
+        return scores
+
+    def save_last(scores):
+        # the network as the run ends, whether or not valid called it the best
+        est.net_.module_ = module
+        est.n_epochs_ = int(progress["step"])
+        last = {k: v for k, v in progress.items() if k != "history"}
+        last["last_scores"] = scores
+        save(est, ckdir / f"{args.name}.last.pt", overwrite=True, half=True,
+             metadata={"progress": last, "machine": machine, "device": str(device),
+                       "bf16": args.bf16, "sample_rate": SR})
 
     t0 = time.perf_counter()
     start_minutes = progress["minutes"]
@@ -948,7 +959,9 @@ def _train(args, voices, noises, batches, t_load):
         elif now - last_save > args.save_minutes * 60:
             save_state()
             last_save = time.perf_counter()
-    evaluate()
+    scores = evaluate()
+    if args.save_last:
+        save_last(scores)
 
 
 NOISE_LICENSE = (
@@ -1080,6 +1093,10 @@ def main(argv=None):
                    help="processes making the training batches ahead (0: made in "
                         "this one). The batches are the same whatever the number: "
                         "give a GPU run enough to keep it busy")
+    p.add_argument("--save-last", action="store_true",
+                   help="also write the network as the run ends as <name>.last.pt "
+                        "(a model file), best on valid or not: for a GPU run, whose "
+                        "valid split may differ from the CPU's")
     p.add_argument("--new-schedule", action="store_true",
                    help="a run starting from a model file (no state in --checkpoints "
                         "yet): start the cosine schedule of --hours and the warm-up "

@@ -484,3 +484,15 @@ def test_a_pack_that_cannot_fit_says_so(gp, data, tmp_path, capsys):
     with pytest.raises(SystemExit, match="LibriSpeech train readers alone take"):
         gp.main(["--data", str(data), "--out", str(out), "--no-wheels",
                  "--margin-mb", "63.99"])
+
+
+def test_save_last_writes_the_network_the_run_ends_with(tv, data, init, tmp_path):
+    """--save-last: the final network comes back as a model file even when
+    valid never called it the best (a GPU run scored on another valid)."""
+    state = _run(tv, data, init, tmp_path / "run", 3, "--save-last")
+    last = load(tmp_path / "run" / "tiny.last.pt")
+    for key, value in last.net_.module_.state_dict().items():
+        torch.testing.assert_close(value.float(), state["module"][key].float(),
+                                   rtol=0, atol=2e-3 * float(value.abs().max()) + 1e-6)
+    meta = torch.load(tmp_path / "run" / "tiny.last.pt", weights_only=True)["metadata"]
+    assert meta["progress"]["step"] == 3
