@@ -33,7 +33,6 @@ and score what comes back on ``valid`` and ``test`` here (see
 import argparse
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -92,7 +91,6 @@ def write_rows(folder, fields, rows):
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    return (folder / "files.csv").stat().st_size
 
 
 def main(argv=None):
@@ -168,11 +166,11 @@ def main(argv=None):
     tables = {c: read_rows(data / c) for c in ("speech8k", "noise8k", "voices8k-extra")}
     taken = {c: [] for c in tables}
 
-    def take(corpus, row, requantize=True):
+    def take(corpus, row):
         nonlocal used
         src = data / corpus / row["path"]
         dest = out / "data" / corpus / row["path"]
-        if requantize and src.suffix == ".flac":
+        if src.suffix == ".flac":
             size = quantized_flac(src, dest, args.bits)
         else:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -225,7 +223,7 @@ def main(argv=None):
                     break
                 spent += take(corpus_of[name], row)
     for corpus, (fields, _) in tables.items():
-        used += write_rows(out / "data" / corpus, fields, taken[corpus])
+        write_rows(out / "data" / corpus, fields, taken[corpus])
         for extra in (data / corpus).iterdir():
             if extra.is_file() and extra.suffix in (".md", ".txt"):
                 shutil.copyfile(extra, out / "data" / corpus / extra.name)
@@ -246,7 +244,6 @@ def main(argv=None):
     if total + tree > LIMIT:
         raise SystemExit(f"{(total + tree) / 2**20:.1f} MiB is over the limit: pack again "
                          "with a larger --margin-mb")
-    os.utime(out)
 
 
 if __name__ == "__main__":

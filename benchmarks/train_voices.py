@@ -674,7 +674,9 @@ class Batches:
             _WORK = self.work
             self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
             self.ahead = 2 * workers
-            self._ask(0)  # the workers start (fork) now, not later
+            # the workers start (fork) at the first task: now, not after torch
+            # has reached a GPU; no batch is made for a step the run may not need
+            self.pool.submit(int).result()
 
     def _ask(self, step):
         if self.queue and self.queue[0][0] != step:
@@ -891,24 +893,20 @@ def _train(args, voices, noises, batches, t_load):
             progress["best"] = criterion(scores)
             progress["best_step"] = step
             progress["best_scores"] = scores
-            est.net_.module_ = module
-            est.n_epochs_ = int(step)
-            meta = {"progress": {k: v for k, v in progress.items() if k != "history"},
-                    "machine": machine, "device": str(device), "bf16": args.bf16,
-                    "sample_rate": SR}
-            save(est, best_path, overwrite=True, half=True, metadata=meta)
+            save_model(best_path)
         save_state()
         return scores
 
-    def save_last(scores):
-        # the network as the run ends, whether or not valid called it the best
+    def save_model(path, **recorded):
+        """The network now as a model file, the run's progress (and
+        ``recorded``) in its metadata."""
         est.net_.module_ = module
         est.n_epochs_ = int(progress["step"])
-        last = {k: v for k, v in progress.items() if k != "history"}
-        last["last_scores"] = scores
-        save(est, ckdir / f"{args.name}.last.pt", overwrite=True, half=True,
-             metadata={"progress": last, "machine": machine, "device": str(device),
-                       "bf16": args.bf16, "sample_rate": SR})
+        meta = {"progress": {**{k: v for k, v in progress.items() if k != "history"},
+                             **recorded},
+                "machine": machine, "device": str(device), "bf16": args.bf16,
+                "sample_rate": SR}
+        save(est, path, overwrite=True, half=True, metadata=meta)
 
     t0 = time.perf_counter()
     start_minutes = progress["minutes"]
@@ -961,7 +959,8 @@ def _train(args, voices, noises, batches, t_load):
             last_save = time.perf_counter()
     scores = evaluate()
     if args.save_last:
-        save_last(scores)
+        # the network as the run ends, whether or not valid called it the best
+        save_model(ckdir / f"{args.name}.last.pt", last_scores=scores)
 
 
 NOISE_LICENSE = (
