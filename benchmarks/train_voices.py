@@ -29,6 +29,10 @@ What it trains on (dynamic mixing: every step draws new mixtures):
   method, RT60 0.1..0.4 s, two talker positions and one microphone, from a
   bank of 64 rooms drawn with the run's seed); the targets are then the
   reverberant voices (the network separates, it does not dereverberate).
+* partial overlap (``--p-partial``, off by default): the second voice
+  enters late or leaves early, or the two take turns (the first stops, the
+  second starts up to 1 s before or after), as in a conversation, where an
+  output must keep its voice while the other comes and goes.
 
 Model selection: every ``--valid-minutes`` the network is scored on fixed
 4 s fully overlapped mixtures (-5..5 dB) of the ``valid`` speakers,
@@ -246,6 +250,32 @@ def draw_voice(rng, voices, weights, size, avoid=None, speed=True, sex=None):
     return spk, x[:size]
 
 
+def _gate(n, start, stop, ramp=int(0.02 * SR)):
+    """1 on [start, stop) samples, 0 elsewhere, with raised-cosine ramps."""
+    t = np.arange(n)
+    rise = np.clip((t - start) / ramp + 0.5, 0, 1)
+    fall = np.clip((stop - t) / ramp + 0.5, 0, 1)
+    return 0.5 - 0.5 * np.cos(np.pi * np.minimum(rise, fall))
+
+
+def turn_taking(rng, s0, s1):
+    """Part of a conversation rather than a full overlap: the second voice
+    enters late, or leaves early, or the voices take turns (the first
+    stops, the second starts up to 1 s before or after). Each voice speaks
+    for at least 1 s. A model trained only on fully overlapped 4 s has
+    never had to keep a voice on its output while the other comes and
+    goes, which is where conversations swap voices."""
+    n = len(s0)
+    kind = rng.integers(3)
+    if kind == 0:  # the second voice enters late
+        return s0, s1 * _gate(n, rng.uniform(0.5 * SR, n - SR), n + SR)
+    if kind == 1:  # the second voice leaves early
+        return s0, s1 * _gate(n, -SR, rng.uniform(SR, n - 0.5 * SR))
+    stop0 = rng.uniform(1.5 * SR, n - 1.5 * SR)  # turns, overlapping or not
+    start1 = min(stop0 + rng.uniform(-SR, SR), n - SR)
+    return s0 * _gate(n, -SR, stop0), s1 * _gate(n, start1, n + SR)
+
+
 def training_batch(rng, voices, noises, args, rooms=None):
     """A batch of two-voice mixtures and their voices; with ``rooms`` and
     ``args.p_reverb`` that share of mixtures is heard in a simulated room
@@ -253,6 +283,7 @@ def training_batch(rng, voices, noises, args, rooms=None):
     without it draw what they drew before it existed)."""
     p_reverb = getattr(args, "p_reverb", 0.0) if rooms is not None else 0.0
     p_same = getattr(args, "p_same_sex", 0.0)
+    p_partial = getattr(args, "p_partial", 0.0)
     mixes, refs = [], []
     weights = {"libri": args.p_libri, "so": args.p_so,
                "extra": max(0.0, 1 - args.p_libri - args.p_so)}
@@ -269,6 +300,8 @@ def training_batch(rng, voices, noises, args, rooms=None):
             s0 = colour(rng, s0)
         if rng.random() < args.p_eq:
             s1 = colour(rng, s1)
+        if p_partial > 0 and rng.random() < p_partial:
+            s0, s1 = turn_taking(rng, s0, s1)  # before the room: its tail stays
         if p_reverb > 0 and rng.random() < p_reverb:
             s0, s1 = rooms.apply(rng, [s0, s1])
         p0, p1 = np.mean(s0**2), np.mean(s1**2)
@@ -1083,6 +1116,10 @@ def main(argv=None):
                         "second voices come less often from the extra voices, most of "
                         "which have no sex recorded); 0 leaves the sexes to chance, "
                         "about half the pairs")
+    p.add_argument("--p-partial", type=float, default=0.0,
+                   help="voices: share of mixtures in which the voices overlap "
+                        "only in part, as in a conversation (one enters late or "
+                        "leaves early, or they take turns)")
     p.add_argument("--p-single", type=float, default=0.1,
                    help="share of mixtures holding one voice alone")
     p.add_argument("--valid-minutes", type=float, default=15.0)

@@ -496,3 +496,52 @@ def test_save_last_writes_the_network_the_run_ends_with(tv, data, init, tmp_path
                                    rtol=0, atol=2e-3 * float(value.abs().max()) + 1e-6)
     meta = torch.load(tmp_path / "run" / "tiny.last.pt", weights_only=True)["metadata"]
     assert meta["progress"]["step"] == 3
+
+
+def test_partial_overlap_silences_a_voice_for_part_of_the_mixture(tv, data):
+    """--p-partial: the voices overlap only in part (one enters late, leaves
+    early, or they take turns); the mixture is still the sum of the voices,
+    the draws follow the seed, and at 0 the mixtures are those drawn before
+    the option existed."""
+    voices = tv.Voices(data, "train")
+    noises = tv.Noises(data, "train")
+
+    class Old:
+        batch_size, p_libri, p_so, p_speed, p_eq, p_noise, p_single = 6, .4, .3, .5, .5, 0, 0
+
+    class Zero(Old):
+        p_partial = 0.0
+
+    class All(Old):
+        p_partial = 1.0
+
+    old = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Old)
+    zero = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Zero)
+    np.testing.assert_array_equal(old[0], zero[0])
+    mix, refs = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, All)
+    again = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, All)
+    np.testing.assert_array_equal(mix, again[0])
+    np.testing.assert_allclose(mix, refs.sum(1), atol=1e-6)
+    # in every mixture some voice is exactly silent over at least 0.45 s
+    assert all(max(np.sum(v == 0) for v in pair) >= 0.45 * SR for pair in refs)
+
+
+def test_turn_taking_lets_each_voice_speak_at_least_a_second(tv):
+    rng = np.random.default_rng(0)
+    ones = np.ones(4 * SR)
+    shapes = set()
+    for _ in range(200):
+        a, b = tv.turn_taking(rng, ones, ones)
+        assert a.sum() >= SR - 1 and b.sum() >= SR - 1
+        assert max(np.sum(a == 0), np.sum(b == 0)) >= 0.45 * SR
+        shapes.add((a[0] > 0, a[-1] > 0, b[0] > 0, b[-1] > 0))
+    # late entry, early exit and turns all occur
+    assert shapes == {(True, True, False, True), (True, True, True, False),
+                      (True, False, False, True)}
+
+
+def test_gate_is_one_inside_zero_outside_and_smooth(tv):
+    g = tv._gate(8000, 2000, 6000)
+    assert g[:1840].max() == 0 and g[6160:].max() == 0
+    assert np.all(g[2160:5840] == 1)
+    assert np.abs(np.diff(g)).max() < 0.05  # 20 ms ramps, no click
