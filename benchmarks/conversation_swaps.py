@@ -117,10 +117,17 @@ def speaker_cue(pairs):
     return float(np.mean(accuracy))
 
 
+def row(ref, est, mix, same):
+    """Mean SI-SDRi (dB): all, same-sex pairs, mixed pairs."""
+    from sksep.metrics import si_sdr_improvement
+
+    s = np.mean(si_sdr_improvement(ref, est, mix), axis=1)
+    return f"{s.mean():6.2f} {s[same].mean():6.2f} {s[~same].mean():6.2f}"
+
+
 def main():
     import torch
 
-    from sksep.metrics import si_sdr_improvement
     from sksep.pretrained import load
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -138,14 +145,10 @@ def main():
         for corpus, (mix, ref, same) in sets.items():
             est = whole_order(ref, np.stack([model.separate(x, sr=SR) for x in mix]))
 
-            def row(e):
-                s = np.mean(si_sdr_improvement(ref, e, mix), axis=1)
-                return f"{s.mean():6.2f} {s[same].mean():6.2f} {s[~same].mean():6.2f}"
-
             print(f"{corpus}: SI-SDRi dB (all / same sex {same.sum()} / mixed)")
-            print(f"  whole          {row(est)}")
+            print(f"  whole          {row(ref, est, mix, same)}")
             for seconds in (4.0, 2.0, 1.0, 0.5):
-                print(f"  blocks {seconds:3.1f} s   {row(block_oracle(ref, est, int(seconds * SR)))}")
+                print(f"  blocks {seconds:3.1f} s   {row(ref, block_oracle(ref, est, int(seconds * SR)), mix, same)}")
             aligned = block_oracle(ref, est, int(0.5 * SR))
             for label, keep in (("same sex", same), ("mixed", ~same)):
                 clean = speaker_cue([tuple(r) for r in ref[keep]])
