@@ -33,6 +33,10 @@ What it trains on (dynamic mixing: every step draws new mixtures):
   enters late or leaves early, or the two take turns (the first stops, the
   second starts up to 1 s before or after), as in a conversation, where an
   output must keep its voice while the other comes and goes.
+* ``--seconds``: the mixtures' length (4 s by default). The default TCN
+  hears 12 s around each frame (24 blocks of dilations 1..128, three
+  times, 8 ms hops), so 4 s mixtures never train most of what it sees in
+  a long recording.
 
 Model selection: every ``--valid-minutes`` the network is scored on fixed
 4 s fully overlapped mixtures (-5..5 dB) of the ``valid`` speakers,
@@ -250,6 +254,11 @@ def draw_voice(rng, voices, weights, size, avoid=None, speed=True, sex=None):
     return spk, x[:size]
 
 
+def segment_size(args):
+    """Samples per training mixture (``--seconds``; 4 s before it existed)."""
+    return int(round(getattr(args, "seconds", 4.0) * SR))
+
+
 def _gate(n, start, stop, ramp=int(0.02 * SR)):
     """1 on [start, stop) samples, 0 elsewhere, with raised-cosine ramps."""
     t = np.arange(n)
@@ -284,17 +293,18 @@ def training_batch(rng, voices, noises, args, rooms=None):
     p_reverb = getattr(args, "p_reverb", 0.0) if rooms is not None else 0.0
     p_same = getattr(args, "p_same_sex", 0.0)
     p_partial = getattr(args, "p_partial", 0.0)
+    size = segment_size(args)
     mixes, refs = [], []
     weights = {"libri": args.p_libri, "so": args.p_so,
                "extra": max(0.0, 1 - args.p_libri - args.p_so)}
     for _ in range(args.batch_size):
-        spk0, s0 = draw_voice(rng, voices, weights, SEGMENT, speed=rng.random() < args.p_speed)
+        spk0, s0 = draw_voice(rng, voices, weights, size, speed=rng.random() < args.p_speed)
         # --p-same-sex: that share of second voices of the first's sex (no
         # number is drawn when it is 0, so older runs draw what they drew)
         sex = None
         if p_same > 0 and rng.random() < p_same:
             sex = voices.sex.get(spk0) if voices.sex.get(spk0) in ("F", "M") else None
-        _, s1 = draw_voice(rng, voices, weights, SEGMENT, avoid=spk0,
+        _, s1 = draw_voice(rng, voices, weights, size, avoid=spk0,
                            speed=rng.random() < args.p_speed, sex=sex)
         if rng.random() < args.p_eq:
             s0 = colour(rng, s0)
@@ -316,7 +326,7 @@ def training_batch(rng, voices, noises, args, rooms=None):
         src = np.stack([s0, s1])
         mix = src.sum(0)
         if rng.random() < args.p_noise:
-            n = noises.excerpt(rng, SEGMENT)
+            n = noises.excerpt(rng, size)
             pn = np.mean(n**2)
             if pn > 0:
                 snr = rng.uniform(0, 20)
@@ -486,14 +496,15 @@ def noise_batch(rng, voices, noises, args):
     two clips."""
     weights = {"libri": args.p_libri, "so": args.p_so,
                "extra": max(0.0, 1 - args.p_libri - args.p_so)}
+    size = segment_size(args)
     mixes, refs = [], []
     for _ in range(args.batch_size):
-        _, s = draw_voice(rng, voices, weights, SEGMENT, speed=rng.random() < args.p_speed)
+        _, s = draw_voice(rng, voices, weights, size, speed=rng.random() < args.p_speed)
         if rng.random() < args.p_eq:
             s = colour(rng, s)
-        n = noises.excerpt(rng, SEGMENT)
+        n = noises.excerpt(rng, size)
         if rng.random() < 1 / 3:
-            m = noises.excerpt(rng, SEGMENT)
+            m = noises.excerpt(rng, size)
             n = n + m * np.sqrt(np.mean(n**2) / max(np.mean(m**2), 1e-12)
                                 * 10 ** (rng.uniform(-10, 10) / 10))
         if rng.random() < args.p_eq:
@@ -1101,6 +1112,10 @@ def main(argv=None):
                    help="speech-noise: SNR range of the training mixtures (dB)")
     p.add_argument("--warmup-minutes", type=float, default=5.0)
     p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=4.0,
+                   help="length of each training mixture (at least 3 s); the "
+                        "default network hears 12 s around each frame, so "
+                        "longer mixtures train more of what it sees")
     p.add_argument("--clip", type=float, default=5.0)
     p.add_argument("--p-libri", type=float, default=0.45)
     p.add_argument("--p-so", type=float, default=0.2)
@@ -1152,6 +1167,8 @@ def main(argv=None):
     p.add_argument("--description", default=None,
                    help="--export of a new model: its one-line description")
     args = p.parse_args(argv)
+    if not args.seconds >= 3.0:
+        p.error(f"--seconds is the length of a training mixture, at least 3; got {args.seconds:g}")
     for name, value in vars(args).items():
         if name.startswith("p_") and not 0.0 <= value <= 1.0:
             p.error(f"--{name.replace('_', '-')} is a share of mixtures, in [0, 1]; "

@@ -545,3 +545,33 @@ def test_gate_is_one_inside_zero_outside_and_smooth(tv):
     assert g[:1840].max() == 0 and g[6160:].max() == 0
     assert np.all(g[2160:5840] == 1)
     assert np.abs(np.diff(g)).max() < 0.05  # 20 ms ramps, no click
+
+
+def test_longer_training_mixtures_on_request_and_4_s_otherwise(tv, data, init, tmp_path,
+                                                               capsys):
+    """--seconds: the training mixtures' length; without it (older runs)
+    they are the 4 s drawn before; under 3 s it is refused in its words."""
+    voices = tv.Voices(data, "train")
+    noises = tv.Noises(data, "train")
+
+    class Old:
+        batch_size, p_libri, p_so, p_speed, p_eq, p_noise, p_single = 3, .4, .3, .5, .5, .5, .25
+        p_partial = 0.5
+
+    class Four(Old):
+        seconds = 4.0
+
+    class Six(Old):
+        seconds = 6.0
+
+    old = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Old)
+    four = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Four)
+    np.testing.assert_array_equal(old[0], four[0])
+    mix, refs = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Six)
+    assert mix.shape == (3, 6 * SR) and refs.shape == (3, 2, 6 * SR)
+    assert np.all(np.sum(mix[:, 4 * SR:] ** 2, -1) > 0)  # not zero-padded 4 s
+    with pytest.raises(SystemExit):
+        tv.main(["--data", str(data), "--init", str(init), "--checkpoints",
+                 str(tmp_path), "--seconds", "2"])
+    assert "--seconds is the length of a training mixture, at least 3; got 2" in \
+        capsys.readouterr().err
