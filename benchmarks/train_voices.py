@@ -749,9 +749,11 @@ class Batches:
         if self.pool is not None:
             for _, future in self.queue:
                 future.cancel()
-            # terminate: a worker may be busy with a batch nobody will take
-            for proc in list(getattr(self.pool, "_processes", {}).values()):
-                proc.terminate()
+            # a worker busy with a batch nobody will take finishes it (a
+            # fraction of a second): terminating it could cut its reply
+            # half-written into the pool's result pipe, and the pool's
+            # manager thread, and so this shutdown, would wait on the rest
+            # forever (seen once in CI)
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
