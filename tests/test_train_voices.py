@@ -119,6 +119,11 @@ def test_so_tolerance_keeps_no_network_that_loses_speechocean762(tv, data, init,
     assert (tmp_path / "loose" / "tiny.best.pt").exists()
 
 
+def _batch(tv, voices, noises, args, rooms=None):
+    """The training batch that seed [0, 7] draws."""
+    return tv.training_batch(np.random.default_rng([0, 7]), voices, noises, args, rooms)
+
+
 def test_training_mixtures_are_reproducible_and_varied(tv, data):
     voices = tv.Voices(data, "train")
     noises = tv.Noises(data, "train")
@@ -126,8 +131,8 @@ def test_training_mixtures_are_reproducible_and_varied(tv, data):
     class Args:
         batch_size, p_libri, p_so, p_speed, p_eq, p_noise, p_single = 4, .4, .3, .5, .5, .5, .25
 
-    a = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args)
-    b = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args)
+    a = _batch(tv, voices, noises, Args)
+    b = _batch(tv, voices, noises, Args)
     c = tv.training_batch(np.random.default_rng([0, 8]), voices, noises, Args)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
@@ -151,17 +156,17 @@ def test_reverberant_mixtures_are_reproducible_and_hold_the_room(tv, data):
         batch_size, p_libri, p_so, p_speed, p_eq, p_noise, p_single = 3, .4, .3, 0, 0, 0, 0
         p_reverb = 1.0
 
-    a = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args, rooms)
-    b = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args,
+    a = _batch(tv, voices, noises, Args, rooms)
+    b = _batch(tv, voices, noises, Args,
                           tv.Rooms(0, n=3))
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_allclose(a[0], a[1].sum(1), atol=1e-6)
     # the dry draw of the same seed differs: a room was applied
     Args.p_reverb = 0.0
-    dry = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args, rooms)
+    dry = _batch(tv, voices, noises, Args, rooms)
     assert not np.allclose(a[1], dry[1], atol=1e-4)
     # without --p-reverb the draws are those of a run without rooms
-    plain = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Args)
+    plain = _batch(tv, voices, noises, Args)
     np.testing.assert_array_equal(dry[0], plain[0])
 
 
@@ -293,13 +298,13 @@ def test_same_sex_draws_give_a_speaker_of_that_sex_and_leave_old_runs_unchanged(
     class All(Old):
         p_same_sex = 1.0
 
-    a = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Old)
-    b = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Zero)
-    c = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, All)
+    a = _batch(tv, voices, noises, Old)
+    b = _batch(tv, voices, noises, Zero)
+    c = _batch(tv, voices, noises, All)
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.allclose(a[0], c[0])
     np.testing.assert_array_equal(
-        c[0], tv.training_batch(np.random.default_rng([0, 7]), voices, noises, All)[0])
+        c[0], _batch(tv, voices, noises, All)[0])
 
 
 def test_a_share_outside_0_1_is_refused_in_the_option_s_words(tv, data, init, tmp_path, capsys):
@@ -515,11 +520,11 @@ def test_partial_overlap_silences_a_voice_for_part_of_the_mixture(tv, data):
     class All(Old):
         p_partial = 1.0
 
-    old = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Old)
-    zero = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Zero)
+    old = _batch(tv, voices, noises, Old)
+    zero = _batch(tv, voices, noises, Zero)
     np.testing.assert_array_equal(old[0], zero[0])
-    mix, refs = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, All)
-    again = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, All)
+    mix, refs = _batch(tv, voices, noises, All)
+    again = _batch(tv, voices, noises, All)
     np.testing.assert_array_equal(mix, again[0])
     np.testing.assert_allclose(mix, refs.sum(1), atol=1e-6)
     # in every mixture some voice is exactly silent over at least 0.45 s
@@ -564,10 +569,10 @@ def test_longer_training_mixtures_on_request_and_4_s_otherwise(tv, data, init, t
     class Six(Old):
         seconds = 6.0
 
-    old = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Old)
-    four = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Four)
+    old = _batch(tv, voices, noises, Old)
+    four = _batch(tv, voices, noises, Four)
     np.testing.assert_array_equal(old[0], four[0])
-    mix, refs = tv.training_batch(np.random.default_rng([0, 7]), voices, noises, Six)
+    mix, refs = _batch(tv, voices, noises, Six)
     assert mix.shape == (3, 6 * SR) and refs.shape == (3, 2, 6 * SR)
     assert np.all(np.sum(mix[:, 4 * SR:] ** 2, -1) > 0)  # not zero-padded 4 s
     with pytest.raises(SystemExit):
