@@ -122,12 +122,12 @@ def test_mixtures(data, corpus, n=200, seconds=4.0, seed=0):
             "same": np.array(same), "alone": f32(alone), "wet": f32(wet)}
 
 
-def conversations(data, corpus, n=10, seed=1, return_same=False):
-    """``n`` conversations of two test speakers of ``corpus``: mixtures and
-    references, and with ``return_same`` whether each pair is of one sex."""
+def conversations(data, corpus, n=10, seed=1, return_same=False, split="test"):
+    """``n`` conversations of two ``split`` speakers of ``corpus``: mixtures
+    and references, and with ``return_same`` whether each pair is of one sex."""
     from sksep.datasets import load_speech8k, make_conversation
 
-    test = load_speech8k(Path(data) / "speech8k", split="test")
+    test = load_speech8k(Path(data) / "speech8k", split=split)
     rng = np.random.default_rng(seed)
     keep = test.corpus == corpus
     speakers = np.unique(test.speaker[keep])
