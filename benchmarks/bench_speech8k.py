@@ -36,7 +36,9 @@ For each corpus:
 * **one voice alone**: 4 s of a single voice; ``alone_gap_db`` is the median
   level of the quieter output under the louder (the target is 20 dB or
   more), ``alone_si_sdr_db`` the median SI-SDR of the louder output against
-  the voice.
+  the voice, ``alone_share_20db`` the share of excerpts whose gap reaches
+  20 dB (the gaps fall in two groups, the voice kept in one output or split
+  over both, and the median can sit between them).
 
 SI-SDR improvement (SI-SDRi) is the estimate's SI-SDR minus the mixture's,
 averaged over sources and mixtures; ``si_sdri_se_db`` is its standard error
@@ -77,12 +79,13 @@ def _noises(data, split="test"):
     return load_noise8k(Path(data) / "noise8k", split=split, dtype="float64").waveforms
 
 
-def test_mixtures(data, corpus, n=200, seconds=4.0, seed=0):
-    """Clean and noisy 4 s mixtures of two test speakers of one corpus, and
-    single voices: a dict of arrays."""
+def test_mixtures(data, corpus, n=200, seconds=4.0, seed=0, split="test"):
+    """Clean and noisy 4 s mixtures of two ``split`` speakers of one corpus,
+    and single voices: a dict of arrays (the noises are noise8k's ``split``
+    too)."""
     from sksep.datasets import load_speech8k
 
-    test = load_speech8k(Path(data) / "speech8k", split="test")
+    test = load_speech8k(Path(data) / "speech8k", split=split)
     keep = test.corpus == corpus
     rng = np.random.default_rng([seed, len(corpus)])
     size = int(seconds * SR)
@@ -91,7 +94,7 @@ def test_mixtures(data, corpus, n=200, seconds=4.0, seed=0):
     sex = dict(zip(test.speaker, test.sex))
     from sksep.datasets import make_room_mixture
 
-    noises = _noises(data)
+    noises = _noises(data, split)
     room_rng = np.random.default_rng([seed, len(corpus), 7])
     mix, noisy, refs, same, alone, wet = [], [], [], [], [], []
     for _ in range(n):
@@ -147,9 +150,12 @@ def conversations(data, corpus, n=10, seed=1, return_same=False, split="test"):
     return (*out, np.array(same)) if return_same else out
 
 
-def alone_scores(voices, est):
-    """Median gap (dB) between the louder and the quieter output, and the
-    median SI-SDR of the louder output against the voice."""
+def alone_scores(voices, est, target_db=20.0):
+    """Median gap (dB) between the louder and the quieter output, the
+    median SI-SDR of the louder output against the voice, and the share of
+    excerpts whose gap reaches ``target_db`` (the gaps fall in two groups,
+    the voice kept in one output or split over both, so the median alone
+    can sit between them)."""
     from sksep.metrics import si_sdr
 
     power = (est.astype(np.float64) ** 2).sum(-1)
@@ -157,7 +163,8 @@ def alone_scores(voices, est):
     gap = 10 * np.log10(power[np.arange(len(est)), order[:, 1]]
                         / np.maximum(power[np.arange(len(est)), order[:, 0]], 1e-20))
     loud = est[np.arange(len(est)), order[:, 1]]
-    return float(np.median(gap)), float(np.median(si_sdr(voices, loud)))
+    return (float(np.median(gap)), float(np.median(si_sdr(voices, loud))),
+            float(np.mean(gap >= target_db)))
 
 
 def sisdri(ref, est, mix, se=False):
@@ -240,9 +247,10 @@ def score_model(model, sets, convs):
             "irm_si_sdri_db": sisdri(wet, ideal_mask_separation(wet, kind="irm",
                                                                 stft=model.stft_),
                                      room_mix)}
-        gap, loud = alone_scores(d["alone"], model.separate(d["alone"], sr=SR))
+        gap, loud, share = alone_scores(d["alone"], model.separate(d["alone"], sr=SR))
         row[f"{corpus}, one voice alone"] = {"alone_gap_db": gap,
-                                            "alone_si_sdr_db": loud}
+                                            "alone_si_sdr_db": loud,
+                                            "alone_share_20db": share}
         X60, Y60, same60 = convs[corpus]
         est60 = np.stack([model.separate(x, sr=SR) for x in X60])
         swaps, windows = count_swaps(Y60, est60)
