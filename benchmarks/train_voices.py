@@ -906,6 +906,7 @@ def _train(args, voices, noises, batches, t_load):
                 f"train {-running / max(n_run, 1):6.2f} dB  ")
         if noise_task:
             scores = noise_scores(module, valid, device)
+            held = []
             clean_ok = True
             line = (f"valid speech SI-SDRi libri {scores['libri']:6.2f} (0 dB {scores['libri@0dB']:6.2f})  "
                     f"so {scores['so']:6.2f} (0 dB {scores['so@0dB']:6.2f})  clean speech kept "
@@ -918,9 +919,12 @@ def _train(args, voices, noises, batches, t_load):
             # a better criterion does not count if clean LibriSpeech separation
             # fell more than --clean-tolerance below where the run started, or
             # (--so-tolerance) the speechocean762 readers' more than that
-            clean_ok = scores["libri"] >= start["libri"] - args.clean_tolerance
-            if args.so_tolerance is not None:
-                clean_ok = clean_ok and scores["so"] >= start["so"] - args.so_tolerance
+            held = []
+            if scores["libri"] < start["libri"] - args.clean_tolerance:
+                held.append("LibriSpeech clean")
+            if args.so_tolerance is not None and scores["so"] < start["so"] - args.so_tolerance:
+                held.append("speechocean762")
+            clean_ok = not held
             line = (f"valid libri {scores['libri']:6.2f}  "
                     + (f"(same sex {scores['libri-same']:5.2f})  " if "libri-same" in scores else "")
                     + f"so {scores['so']:6.2f}  "
@@ -933,8 +937,8 @@ def _train(args, voices, noises, batches, t_load):
         improved = criterion(scores) > progress["best"] and clean_ok
         progress["history"].append({"step": step, "minutes": round(minutes, 1),
                                     "loss": round(running / max(n_run, 1), 3), **scores})
-        print(head + line + f"{'  *' if improved else '' if clean_ok else '  (clean below start)'}",
-              flush=True)
+        mark = "  *" if improved else "" if clean_ok else f"  ({' and '.join(held)} below start)"
+        print(head + line + mark, flush=True)
         if improved:
             progress["best"] = criterion(scores)
             progress["best_step"] = step

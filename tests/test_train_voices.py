@@ -107,13 +107,18 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tv, data, init, tmp_
 
 
 def test_so_tolerance_keeps_no_network_that_loses_speechocean762(tv, data, init,
-                                                                 tmp_path):
+                                                                 tmp_path, capsys):
     """--so-tolerance: a network is kept as the best only if the
     speechocean762 valid score stays within it of the run's start (here
-    one that cannot be met, then one that always is)."""
-    strict = _run(tv, data, init, tmp_path / "strict", 1, "--so-tolerance", "-1000")
+    one that cannot be met, then one that always is), and the log says
+    which check held it back."""
+    strict = _run(tv, data, init, tmp_path / "strict", 1, "--so-tolerance", "-1000",
+                  "--clean-tolerance", "1000")
     assert "best_step" not in strict["progress"]
     assert not (tmp_path / "strict" / "tiny.best.pt").exists()
+    valid_lines = [ln for ln in capsys.readouterr().out.splitlines() if "valid libri" in ln]
+    assert valid_lines and all(ln.endswith("(speechocean762 below start)")
+                               for ln in valid_lines)
     loose = _run(tv, data, init, tmp_path / "loose", 1, "--so-tolerance", "1000")
     assert loose["progress"]["best_step"] in (0, 1)
     assert (tmp_path / "loose" / "tiny.best.pt").exists()
