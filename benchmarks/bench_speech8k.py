@@ -37,7 +37,7 @@ For each corpus:
   level of the quieter output under the louder (the target is 20 dB or
   more), ``alone_si_sdr_db`` the median SI-SDR of the louder output against
   the voice, ``alone_share_20db`` the share of excerpts whose gap reaches
-  20 dB (the gaps fall in two groups, the voice kept in one output or split
+  20 dB, ``alone_gap_db_quartiles`` the gap's first and third quartiles (the gaps fall in two groups, the voice kept in one output or split
   over both, and the median can sit between them).
 
 SI-SDR improvement (SI-SDRi) is the estimate's SI-SDR minus the mixture's,
@@ -152,10 +152,10 @@ def conversations(data, corpus, n=10, seed=1, return_same=False, split="test"):
 
 def alone_scores(voices, est, target_db=20.0):
     """Median gap (dB) between the louder and the quieter output, the
-    median SI-SDR of the louder output against the voice, and the share of
-    excerpts whose gap reaches ``target_db`` (the gaps fall in two groups,
-    the voice kept in one output or split over both, so the median alone
-    can sit between them)."""
+    median SI-SDR of the louder output against the voice, the share of
+    excerpts whose gap reaches ``target_db`` and the gap's first and third
+    quartiles (the gaps fall in two groups, the voice kept in one output or
+    split over both, so the median alone can sit between them)."""
     from sksep.metrics import si_sdr
 
     power = (est.astype(np.float64) ** 2).sum(-1)
@@ -164,7 +164,7 @@ def alone_scores(voices, est, target_db=20.0):
                         / np.maximum(power[np.arange(len(est)), order[:, 0]], 1e-20))
     loud = est[np.arange(len(est)), order[:, 1]]
     return (float(np.median(gap)), float(np.median(si_sdr(voices, loud))),
-            float(np.mean(gap >= target_db)))
+            float(np.mean(gap >= target_db)), np.percentile(gap, [25, 75]).tolist())
 
 
 def sisdri(ref, est, mix, se=False):
@@ -247,8 +247,10 @@ def score_model(model, sets, convs):
             "irm_si_sdri_db": sisdri(wet, ideal_mask_separation(wet, kind="irm",
                                                                 stft=model.stft_),
                                      room_mix)}
-        gap, loud, share = alone_scores(d["alone"], model.separate(d["alone"], sr=SR))
+        gap, loud, share, quartiles = alone_scores(d["alone"],
+                                                   model.separate(d["alone"], sr=SR))
         row[f"{corpus}, one voice alone"] = {"alone_gap_db": gap,
+                                            "alone_gap_db_quartiles": quartiles,
                                             "alone_si_sdr_db": loud,
                                             "alone_share_20db": share}
         X60, Y60, same60 = convs[corpus]
@@ -277,6 +279,8 @@ def _rounded(value):
         return round(value, 2)
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
     return value
 
 
