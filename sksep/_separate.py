@@ -119,7 +119,7 @@ def separate_room(estimator, data, sr, *, fit_seconds, chunk_seconds):
 # -- the options and the model -----------------------------------------------------
 
 def check_options(*, method=None, model=None, n_sources=None, fit_seconds=FIT_SECONDS,
-                  chunk_seconds=CHUNK_SECONDS, model_sr=MODEL_SAMPLE_RATE):
+                  chunk_seconds=CHUNK_SECONDS, model_sr=None):
     """Refuse options that no recording could take, before any is read."""
     if method is not None and method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)} or None, got "
@@ -130,10 +130,23 @@ def check_options(*, method=None, model=None, n_sources=None, fit_seconds=FIT_SE
         raise ValueError(f"fit_seconds must be positive, got {float(fit_seconds)}.")
     if not chunk_seconds > 0:
         raise ValueError(f"chunk_seconds must be positive, got {float(chunk_seconds)}.")
-    if not model_sr > 0:
+    if model_sr is not None and not model_sr > 0:
         raise ValueError(f"model_sr must be positive, got {model_sr}.")
     if method in _ROOM_METHODS and model is not None and not _is_room_estimator(model):
         raise _model_not_for(method)
+    if model_sr is not None and method not in _ROOM_METHODS:
+        # a shipped model records its rate: a contradicting one is refused
+        # here, before any file is read, as model_rate would for each file
+        name = default_model(method) if model is None else model
+        if isinstance(name, str):
+            from .pretrained import list_models
+
+            known = list_models().get(name, {}).get("sample_rate")
+            if known is not None and int(model_sr) != int(known):
+                raise ValueError(
+                    f"model_sr {model_sr} was given, but {name} records the rate it "
+                    f"was trained at, {int(known)} Hz: model_sr is only for a model "
+                    "file that does not; leave it out.")
 
 
 def _model_not_for(method):
@@ -187,9 +200,19 @@ def load_model(model, method=None, *, network_only=False):
     return _MODELS[key]
 
 
-def model_rate(model, model_sr=MODEL_SAMPLE_RATE):
-    """The rate ``model`` runs at: its ``sample_rate_``, else ``model_sr``."""
-    return int(getattr(model, "sample_rate_", None) or model_sr)
+def model_rate(model, model_sr=None):
+    """The rate ``model`` runs at: its ``sample_rate_``, else ``model_sr``
+    (None: 8000). A ``model_sr`` that contradicts the rate the model
+    records is refused, not ignored."""
+    known = getattr(model, "sample_rate_", None)
+    if known is None:
+        return int(model_sr or MODEL_SAMPLE_RATE)
+    if model_sr is not None and int(model_sr) != int(known):
+        raise ValueError(
+            f"model_sr {model_sr} was given, but the model records the rate it was "
+            f"trained at, {int(known)} Hz: model_sr is only for a model file that "
+            "does not; leave it out.")
+    return int(known)
 
 
 def estimator_name(model):
@@ -237,7 +260,7 @@ class Separation:
 
 def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
                   fit_seconds=FIT_SECONDS, chunk_seconds=CHUNK_SECONDS,
-                  random_state=RANDOM_STATE, model_sr=MODEL_SAMPLE_RATE,
+                  random_state=RANDOM_STATE, model_sr=None,
                   room_method="iva", overwrite=False, progress=False, say=None):
     """Separate the recording at ``path``; the outputs are checked, not written.
 
@@ -269,8 +292,9 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
         Long recordings are separated in chunks of this length.
     random_state : int, default=0
         Seed of IVA and ICA.
-    model_sr : int, default=8000
-        Rate of a model that does not record its own (``sample_rate_``).
+    model_sr : int, default=None
+        Rate of a model that does not record its own (``sample_rate_``;
+        None: 8000). Refused for a model that records a different one.
     room_method : {'iva', 'ica'}, default='iva'
         The method for a multichannel file when ``method`` is None.
     overwrite : bool, default=False

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._defaults import CHUNK_SECONDS, FIT_SECONDS, MODEL_SAMPLE_RATE, RANDOM_STATE
+from ._defaults import CHUNK_SECONDS, FIT_SECONDS, RANDOM_STATE
 from ._resume import commit, done_before
 from ._separate import METHODS
 from ._validation import SampleRate
@@ -154,7 +154,7 @@ _SECONDS = [Interval(Real, 0, None, closed="neither")]
      "method": [StrOptions(set(METHODS)), None],
      "n_sources": [Interval(Integral, 1, None, closed="left"), None],
      "fit_seconds": _SECONDS, "chunk_seconds": _SECONDS,
-     "random_state": ["random_state"], "model_sr": [SampleRate()],
+     "random_state": ["random_state"], "model_sr": [SampleRate(), None],
      "n_jobs": [Integral, None], "scheduler": "no_validation",
      "overwrite": ["boolean"], "room_method": [StrOptions({"iva", "ica"})],
      "threads_per_worker": [Interval(Integral, 1, None, closed="left")],
@@ -162,7 +162,7 @@ _SECONDS = [Interval(Real, 0, None, closed="neither")]
     prefer_skip_nested_validation=True)
 def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=None,
                    fit_seconds=FIT_SECONDS, chunk_seconds=CHUNK_SECONDS,
-                   random_state=RANDOM_STATE, model_sr=MODEL_SAMPLE_RATE,
+                   random_state=RANDOM_STATE, model_sr=None,
                    n_jobs=1, scheduler=None, overwrite=False, room_method="iva",
                    threads_per_worker=1, progress=False):
     """Separate many audio files, in parallel, resuming where a run stopped.
@@ -208,10 +208,11 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
         worker stays bounded (for a model, at least one of its STFT windows).
     random_state : int, default=0
         Seed of IVA and ICA.
-    model_sr : int, default=8000
+    model_sr : int, default=None
         Sample rate of a model that does not record its own
-        (``sample_rate_``, which every model from ``sksep train`` has): files
-        are resampled to it and the sources back.
+        (``sample_rate_``, which every model from ``sksep train`` has; None:
+        8000): files are resampled to it and the sources back. Refused for a
+        model that records a different rate.
     n_jobs : int, default=1
         Worker processes on this machine (joblib; -1 for all cores).
         Ignored with ``scheduler``, where the cluster's workers run the tasks.

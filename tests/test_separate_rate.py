@@ -92,3 +92,13 @@ def test_a_mono_column_is_one_recording(model, pairs):
     np.testing.assert_array_equal(est, model.separate(mix, sr=8000))
     masks = model.predict_masks(column)
     assert masks.shape[0] == 2 and masks.ndim == 3
+
+
+def test_a_stereo_recording_is_refused_not_taken_for_two_sample_clips(model, pairs):
+    """(n_samples, 2), as soundfile.read returns a stereo file, would be
+    n clips of 2 samples each: refused at once, saying how to mix it down."""
+    stereo = np.stack([pairs.sum(1).reshape(-1)] * 2, axis=1)   # (40000, 2)
+    with pytest.raises(ValueError, match=r"one recording of 2 channels.*X\.mean\(axis=1\)"):
+        model.separate(stereo, sr=8000)
+    # what the message advises works: one recording, two sources
+    assert model.separate(stereo.mean(axis=1), sr=8000).shape == (2, 40000)

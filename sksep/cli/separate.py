@@ -163,9 +163,10 @@ def add_parser(sub):
                    help=f"model file from 'sksep train' or a shipped model name "
                    f"('sksep models'; default: {DEFAULT_MODEL}, or "
                    f"{DEFAULT_MODEL}-cnn with --method cnn)")
-    p.add_argument("--model-sr", type=int, default=MODEL_SAMPLE_RATE,
-                   help="sample rate of a --model trained outside 'sksep train' "
-                   "(default: %(default)s)")
+    p.add_argument("--model-sr", type=int, default=None,
+                   help="sample rate of a --model file that does not record its own "
+                   f"(one trained outside 'sksep train'; default: {MODEL_SAMPLE_RATE}); "
+                   "refused for a model that records another")
     p.add_argument("--chunk-seconds", type=float, default=CHUNK_SECONDS,
                    help="process long files in chunks of this length (default: "
                    "%(default)s)")

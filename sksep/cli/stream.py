@@ -182,9 +182,10 @@ def add_parser(sub):
     p.add_argument("--model", default=None,
                    help="causal model file or shipped name (mono files; default: "
                    f"{STREAM_MODEL})")
-    p.add_argument("--model-sr", type=int, default=MODEL_SAMPLE_RATE,
+    p.add_argument("--model-sr", type=int, default=None,
                    help="sample rate (Hz) of a --model file that does not record "
-                        "the rate it was trained at")
+                        f"the rate it was trained at (default: {MODEL_SAMPLE_RATE}); "
+                        "refused for a model that records another")
     p.add_argument("--forgetting", type=float, default=FORGETTING,
                    help="online IVA: weight of the past per STFT frame")
     p.add_argument("--warm-start", type=float, default=WARM_START_SECONDS,

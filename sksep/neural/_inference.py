@@ -49,6 +49,21 @@ def check_mixtures(X):
     return X, Xb
 
 
+def _refuse_channel_columns(X, n_fft):
+    """A batch whose clips are shorter than one STFT window and fewer than
+    its rows is a multichannel recording ``(n_samples, n_channels)``, as
+    ``soundfile.read`` returns it, taken for clips: refused, with the fix."""
+    if X.ndim == 2 and X.shape[0] > X.shape[1] and X.shape[1] < n_fft:
+        n, c = X.shape
+        raise ValueError(
+            f"Mixtures of shape {X.shape} would be {n} clips of {c} samples each, "
+            f"shorter than the model's STFT window ({n_fft} samples). Is it one "
+            f"recording of {c} channels, (n_samples, n_channels) as soundfile.read "
+            "returns it? This model separates one microphone: pass X.mean(axis=1) "
+            "(the channels mixed down) or one channel, X[:, 0]; a batch of clips "
+            "is (n_clips, n_times).")
+
+
 def check_rate(est, sr):
     """The rate of ``est`` when ``separate(sr=sr)`` is to resample (else
     None); warns once per estimator when the rate is assumed."""
@@ -122,6 +137,7 @@ class SeparateMixin:
         """
         self._check_fitted()
         X, Xb = check_mixtures(X)
+        _refuse_channel_columns(X, self.net_.module_.n_fft)
         dtype = Xb.dtype
         n_times = Xb.shape[1]
         model_sr = check_rate(self, sr)
