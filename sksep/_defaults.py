@@ -11,13 +11,20 @@ import torch.
 from ._dsp import DEFAULT_SAMPLE_RATE
 
 __all__ = ["CHUNK_SECONDS", "DEFAULT_MODEL", "DEFAULT_SAMPLE_RATE", "FIT_SECONDS",
-           "FORGETTING", "MODEL_SAMPLE_RATE", "RANDOM_STATE", "STREAM_MODEL",
+           "FORGETTING", "MIN_VOICE_CHUNK_SECONDS", "MODEL_SAMPLE_RATE",
+           "RANDOM_STATE", "STREAM_MODEL",
            "TRAIN", "WARM_START_SECONDS"]
 
 #: Seconds of a room recording IVA learns its filters from (its middle).
 FIT_SECONDS = 60.0
 #: Seconds per chunk when a long recording is separated piece by piece.
 CHUNK_SECONDS = 30.0
+#: Shortest chunk a permutation-invariant model keeps the voices' order
+#: over: shorter chunks often hold a lone voice or turns, whose order the
+#: network picks afresh, and the overlap cannot restore it (60 s speech8k
+#: conversations, 25 % overlap, against one pass: 10 s chunks -2.9 dB, 15 s
+#: -0.7 dB, 20 s -0.0 to -0.2 dB; benchmarks/README.md).
+MIN_VOICE_CHUNK_SECONDS = 20.0
 #: Seed of every random choice of the command line and of sksep.batch.
 RANDOM_STATE = 0
 

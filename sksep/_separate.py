@@ -18,6 +18,7 @@ this module's model loading and room estimator, with the commands above.
 """
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from ._defaults import (
     CHUNK_SECONDS,
     DEFAULT_MODEL,
     FIT_SECONDS,
+    MIN_VOICE_CHUNK_SECONDS,
     MODEL_SAMPLE_RATE,
     RANDOM_STATE,
 )
@@ -409,14 +411,29 @@ def separate_recording(plan, data, sr, *, name, fit_seconds, chunk_seconds,
         return _separate_mono(plan, data, sr, chunk_seconds=chunk_seconds,
                               progress=progress, say=say)
     est = plan["estimator"]
-    if plan["method"] == "ica":
-        return est.fit_transform(data).T
-    _check_room_lengths(name, data, sr, est, fit_seconds)
-    try:
-        return separate_room(est, data, sr, fit_seconds=fit_seconds,
-                             chunk_seconds=chunk_seconds).T
-    except ValueError as exc:
-        raise ValueError(f"IVA cannot separate '{name}': {exc}") from exc
+    if plan["method"] != "ica":
+        _check_room_lengths(name, data, sr, est, fit_seconds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if plan["method"] == "ica":
+                sources = est.fit_transform(data).T
+            else:
+                sources = separate_room(est, data, sr, fit_seconds=fit_seconds,
+                                        chunk_seconds=chunk_seconds).T
+        except ValueError as exc:
+            if plan["method"] == "ica":
+                raise
+            raise ValueError(f"IVA cannot separate '{name}': {exc}") from exc
+    for w in caught:
+        if type(w.message).__name__ == "ConvergenceWarning":
+            # said in the service's words: the iteration limit is no option here
+            say(f"note: {plan['method'].upper()} stopped at its iteration limit "
+                f"({est.max_iter}) before converging; the sources may be less well "
+                "separated than they could be")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return sources
 
 
 def _check_room_lengths(name, data, sr, est, fit_seconds):
@@ -452,9 +469,18 @@ def _separate_mono(plan, data, sr, *, chunk_seconds, progress, say):
     # the rate is passed when the model knows it, only to say it is x's rate
     known = getattr(model, "sample_rate_", None)
     chunk = int(chunk_seconds * model_sr)
+    if (x.size > chunk >= n_fft and chunk_seconds < MIN_VOICE_CHUNK_SECONDS
+            and getattr(model, "permutation_invariant", False)):
+        say(f"note: chunks of {chunk_seconds:g} s: in chunks shorter than "
+            f"{MIN_VOICE_CHUNK_SECONDS:g} s a two-voice model may swap the voices "
+            "from one chunk to the next; chunk_seconds of "
+            f"{MIN_VOICE_CHUNK_SECONDS:g} or more keeps their order")
     try:
-        sources = model.separate(x, sr=model_sr if known else None, chunk_size=chunk,
-                                 progress=progress)
+        with warnings.catch_warnings():
+            # said above in the file service's words
+            warnings.filterwarnings("ignore", message=r"chunk_size=\d+ is .* s at")
+            sources = model.separate(x, sr=model_sr if known else None,
+                                     chunk_size=chunk, progress=progress)
     except ValueError as exc:
         # the estimator checks the chunk (at least one STFT window); its
         # refusal of chunk_size is said here for chunk_seconds

@@ -273,3 +273,41 @@ def test_separate_files_takes_the_options_as_keywords(recordings, tmp_path):
     with pytest.raises(ValueError, match=r"'fit_seconds' parameter of separate_files "
                        r"must be a float in the range \(0.0, inf\)\. Got 0 instead"):
         separate_files(recordings / "room.wav", tmp_path / "lib", fit_seconds=0)
+
+
+def test_short_chunks_are_said_in_the_command_lines_words(recordings, tmp_path, capsys):
+    """--chunk-seconds under 20 s with the two-voice model: a note that the
+    voices may swap between chunks, naming --chunk-seconds (not the
+    library's chunk_size); the default chunks, longer than this 3 s file,
+    say nothing of it."""
+    assert main(["separate", str(recordings / "mono.wav"), "-o", str(tmp_path / "a"),
+                 "--chunk-seconds", "1"]) == 0
+    err = capsys.readouterr().err
+    assert ("note: chunks of 1 s: in chunks shorter than 20 s a two-voice model may "
+            "swap the voices from one chunk to the next; --chunk-seconds of 20 or "
+            "more keeps their order") in err
+    assert "chunk_size" not in err and "UserWarning" not in err
+    assert main(["separate", str(recordings / "mono.wav"), "-o", str(tmp_path / "b")]) == 0
+    assert "chunks shorter than" not in capsys.readouterr().err
+
+
+def test_a_room_method_that_stops_short_is_said_as_a_note(recordings):
+    """IVA stopping at its iteration limit is said in the file service's
+    words (the limit is no option of the command), not leaked as a
+    scikit-learn ConvergenceWarning with a source path."""
+    import warnings
+
+    from sksep import IVASeparator
+    from sksep._separate import separate_recording
+
+    data, sr = read_audio(recordings / "room.wav")
+    plan = {"method": "iva", "estimator": IVASeparator(max_iter=1, random_state=0),
+            "n_sources": 2}
+    notes = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sources = separate_recording(plan, data, sr, name="room.wav", fit_seconds=60.0,
+                                     chunk_seconds=30.0, say=notes.append)
+    assert sources.shape == (2, data.shape[0])
+    assert notes == ["note: IVA stopped at its iteration limit (1) before converging; "
+                     "the sources may be less well separated than they could be"]

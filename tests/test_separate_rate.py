@@ -102,3 +102,18 @@ def test_a_stereo_recording_is_refused_not_taken_for_two_sample_clips(model, pai
         model.separate(stereo, sr=8000)
     # what the message advises works: one recording, two sources
     assert model.separate(stereo.mean(axis=1), sr=8000).shape == (2, 40000)
+
+
+def test_chunks_too_short_to_keep_the_voices_order_are_said(model, pairs):
+    """A two-voice (permutation-invariant) model in chunks under 20 s may
+    swap the voices between chunks: separate() says so, naming the chunk
+    length that keeps the order, and still separates; 20 s chunks, or none,
+    say nothing."""
+    mix = pairs.sum(1).reshape(-1).astype(np.float32)   # 5 s at 8 kHz
+    with pytest.warns(UserWarning, match=r"shorter than 20 s .* chunk_size=160000"):
+        est = model.separate(mix, sr=8000, chunk_size=8000)
+    assert est.shape == (2, mix.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.separate(mix, sr=8000, chunk_size=None)
+        model.separate(np.tile(mix, 5), sr=8000, chunk_size=160000)   # 25 s

@@ -86,7 +86,8 @@ def _separate_one_file(args):
 
     def say(text):
         if not args.quiet:
-            print(text, file=sys.stderr)
+            print("\n".join(_in_cli_terms(line, args) for line in text.split("\n")),
+                  file=sys.stderr)
 
     check_output_dir(args.output)
     try:

@@ -155,10 +155,30 @@ class SeparateMixin:
         if chunk_size is None or Xb.shape[1] <= chunk_size:
             S = self._separate(Xb).astype(dtype, copy=False)
         else:
+            self._warn_short_chunks(chunk_size)
             S = self._separate_chunked(Xb, int(chunk_size), overlap, progress)
         if model_sr is not None and sr != model_sr:
             S = resample(S, model_sr, sr, size=n_times).astype(dtype, copy=False)
         return S[0] if X.ndim == 1 else S
+
+    def _warn_short_chunks(self, chunk_size):
+        """Chunks too short for a permutation-invariant model to keep the
+        voices' order from one to the next: said, not refused (memory may
+        call for them)."""
+        from .._defaults import MIN_VOICE_CHUNK_SECONDS
+
+        rate = getattr(self, "sample_rate_", None)
+        if not self.permutation_invariant or rate is None:
+            return
+        seconds = chunk_size / rate
+        if seconds < MIN_VOICE_CHUNK_SECONDS:
+            warnings.warn(
+                f"chunk_size={int(chunk_size)} is {seconds:g} s at {rate} Hz: in "
+                f"chunks shorter than {MIN_VOICE_CHUNK_SECONDS:g} s the outputs may "
+                "swap voices from one chunk to the next (a chunk holding one voice "
+                "or turns gets its order afresh); use chunk_size="
+                f"{int(MIN_VOICE_CHUNK_SECONDS * rate)} or more, or None.",
+                UserWarning, stacklevel=3)
 
     def _separate_chunked(self, X, size, overlap, progress):
         min_size = self.net_.module_.n_fft
