@@ -174,6 +174,19 @@ def test_bss_eval_fixed_order_matches_mir_eval_and_the_permuted_scores(rng, mir_
     np.testing.assert_allclose(shuffled.sar, sar, atol=0.01)
 
 
+def test_bss_eval_of_a_perfect_estimate_has_no_interference(rng):
+    """The references scored against themselves (as `sksep evaluate --ref D
+    --est D` does): no interference, so SIR +inf, never NaN, and no
+    RuntimeWarning from log10 of a coherence rounded just above 1."""
+    S = rng.standard_normal((2, 4000))
+    for fixed in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = bss_eval(S, S, compute_permutation=fixed)
+        assert not np.isnan(np.concatenate([res.sdr, res.sir, res.sar])).any()
+        assert np.all(res.sir > 60) and np.all(res.sdr > 60)
+
+
 def test_bss_eval_errors(rng):
     S = rng.standard_normal((2, 1000))
     with pytest.raises(ValueError, match="silent"):

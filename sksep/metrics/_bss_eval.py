@@ -99,10 +99,11 @@ def bss_eval(reference, estimate, *, axis=-1, filter_length=512,
     import fast_bss_eval
 
     if compute_permutation:
-        out = fast_bss_eval.bss_eval_sources(
-            reference, estimate, filter_length=filter_length,
-            compute_permutation=True, clamp_db=None,
-        )
+        with np.errstate(divide="ignore"):      # a perfect estimate: +inf dB
+            out = fast_bss_eval.bss_eval_sources(
+                reference, estimate, filter_length=filter_length,
+                compute_permutation=True, clamp_db=None,
+            )
         sdr, sir, sar = (np.asarray(v) for v in out[:3])
         perm = np.asarray(out[3])
     else:
@@ -121,7 +122,10 @@ def bss_eval(reference, estimate, *, axis=-1, filter_length=512,
 
 
 def _coherence_db(coherence):
-    """The BSS Eval ratio 10 log10(c / (1 - c)) of a squared coherence c."""
+    """The BSS Eval ratio 10 log10(c / (1 - c)) of a squared coherence c:
+    +inf for a perfect estimate (c rounded to 1 or just above it, as the
+    SIR's ratio of two such coherences can be, would otherwise give NaN)."""
+    coherence = np.clip(coherence, 0.0, 1.0)
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(coherence / (1.0 - coherence))
 
