@@ -7,6 +7,7 @@ checks and writes them here, so ``--force``, the output folder and the
 sample format mean the same in all of them.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +71,22 @@ def output_names(model):
 
 
 def check_output_dir(output_dir):
-    """Refuse an output folder that is a file."""
+    """Refuse, before any work, an output folder that is a file or that
+    cannot be made: under a file, or where the folder it would go in is
+    not writable."""
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise NotADirectoryError(f"'{output_dir}' exists and is not a directory.")
+    parent = output_dir.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(
+            f"cannot make the output folder '{output_dir}': '{parent}' is a file.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"cannot write the output folder '{output_dir}': '{parent}' is not "
+            "writable.")
 
 
 def check_outputs(paths, overwrite):

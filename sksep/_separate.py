@@ -326,6 +326,9 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
         if say is not None:
             say(text)
 
+    if not np.any(data):
+        note(f"note: '{path.name}' is silent (every sample is zero): its sources are "
+             "silent too")
     plan = _plan(path, data, sr, method=method, model=model, n_sources=n_sources,
                  random_state=random_state, model_sr=model_sr, room_method=room_method)
     targets = plan_outputs(path, output_dir, plan["n_sources"], model=plan.get("model"),

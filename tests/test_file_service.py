@@ -311,3 +311,23 @@ def test_a_room_method_that_stops_short_is_said_as_a_note(recordings):
     assert sources.shape == (2, data.shape[0])
     assert notes == ["note: IVA stopped at its iteration limit (1) before converging; "
                      "the sources may be less well separated than they could be"]
+
+
+def test_a_silent_file_is_said_to_be_silent(tmp_path, capsys):
+    write_audio(tmp_path / "quiet.wav", np.zeros(SR), SR)
+    assert main(["separate", str(tmp_path / "quiet.wav"), "-o", str(tmp_path / "out")]) == 0
+    assert ("note: 'quiet.wav' is silent (every sample is zero): its sources are "
+            "silent too") in capsys.readouterr().err
+    for name in ("quiet_source1.wav", "quiet_source2.wav"):
+        assert not np.any(read_audio(tmp_path / "out" / name)[0])
+
+
+def test_an_output_folder_under_a_file_is_refused_before_any_work(recordings, tmp_path,
+                                                                  capsys):
+    (tmp_path / "afile").write_text("not a folder")
+    out = tmp_path / "afile" / "voices"
+    for args in (["mono.wav"], ["mono.wav", "other.wav"]):        # one file, a batch
+        assert main(["separate", *[str(recordings / a) for a in args], "-o", str(out)]) == 1
+        assert (f"cannot make the output folder '{out}': '{tmp_path / 'afile'}' is a "
+                "file.") in capsys.readouterr().err
+    assert (tmp_path / "afile").read_text() == "not a folder"

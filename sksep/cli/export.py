@@ -57,8 +57,9 @@ def add_parser(sub):
         "number of STFT hops) with the stream's state as inputs and outputs; "
         "sksep.onnx.OnnxStreamer runs it block by block with onnxruntime and NumPy "
         "alone, and its output equals 'sksep stream' with the same model to float32 "
-        "rounding. Only causal mask estimators (causal TCNs) export: the shipped "
-        "speech8k-2voices-causal-8ms, -16ms and -32ms.")
+        "rounding. Only causal mask estimators (causal TCNs) export: of the shipped "
+        "models, those whose name has 'causal' ('sksep models'), e.g. "
+        "speech8k-2voices-causal-16ms or speech8k-speech-noise-causal-16ms.")
     p.add_argument("model", help="shipped causal model name or model file")
     p.add_argument("output", help="ONNX file to write (.onnx)")
     p.add_argument("--force", action="store_true",
