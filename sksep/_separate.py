@@ -18,7 +18,6 @@ this module's model loading and room estimator, with the commands above.
 """
 
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,8 +144,9 @@ def check_options(*, method=None, model=None, n_sources=None, fit_seconds=FIT_SE
 
             known = list_models().get(name, {}).get("sample_rate")
             if known is not None and int(model_sr) != int(known):
+                which = f"the default model, {name}," if model is None else name
                 raise ValueError(
-                    f"model_sr {model_sr} was given, but {name} records the rate it "
+                    f"model_sr {model_sr} was given, but {which} records the rate it "
                     f"was trained at, {int(known)} Hz: model_sr is only for a model "
                     "file that does not; leave it out.")
 
@@ -326,9 +326,6 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
         if say is not None:
             say(text)
 
-    if not np.any(data):
-        note(f"note: '{path.name}' is silent (every sample is zero): its sources are "
-             "silent too")
     plan = _plan(path, data, sr, method=method, model=model, n_sources=n_sources,
                  random_state=random_state, model_sr=model_sr, room_method=room_method)
     targets = plan_outputs(path, output_dir, plan["n_sources"], model=plan.get("model"),
@@ -414,29 +411,14 @@ def separate_recording(plan, data, sr, *, name, fit_seconds, chunk_seconds,
         return _separate_mono(plan, data, sr, chunk_seconds=chunk_seconds,
                               progress=progress, say=say)
     est = plan["estimator"]
-    if plan["method"] != "ica":
-        _check_room_lengths(name, data, sr, est, fit_seconds)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if plan["method"] == "ica":
-                sources = est.fit_transform(data).T
-            else:
-                sources = separate_room(est, data, sr, fit_seconds=fit_seconds,
-                                        chunk_seconds=chunk_seconds).T
-        except ValueError as exc:
-            if plan["method"] == "ica":
-                raise
-            raise ValueError(f"IVA cannot separate '{name}': {exc}") from exc
-    for w in caught:
-        if type(w.message).__name__ == "ConvergenceWarning":
-            # said in the service's words: the iteration limit is no option here
-            say(f"note: {plan['method'].upper()} stopped at its iteration limit "
-                f"({est.max_iter}) before converging; the sources may be less well "
-                "separated than they could be")
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return sources
+    if plan["method"] == "ica":
+        return est.fit_transform(data).T
+    _check_room_lengths(name, data, sr, est, fit_seconds)
+    try:
+        return separate_room(est, data, sr, fit_seconds=fit_seconds,
+                             chunk_seconds=chunk_seconds).T
+    except ValueError as exc:
+        raise ValueError(f"IVA cannot separate '{name}': {exc}") from exc
 
 
 def _check_room_lengths(name, data, sr, est, fit_seconds):
@@ -461,6 +443,9 @@ def _check_room_lengths(name, data, sr, est, fit_seconds):
 def _separate_mono(plan, data, sr, *, chunk_seconds, progress, say):
     """A single-microphone model on the channels mixed down, at its rate."""
     model, model_sr = plan["model"], plan["model_sr"]
+    if not np.any(data):
+        say("note: the recording is silent (every sample is zero): its sources are "
+            "silent too")
     mono = data.mean(axis=1)
     if data.shape[1] > 1:
         say(f"mixing {data.shape[1]} channels down to one for the mask estimator")
@@ -478,12 +463,13 @@ def _separate_mono(plan, data, sr, *, chunk_seconds, progress, say):
             f"{MIN_VOICE_CHUNK_SECONDS:g} s a two-voice model may swap the voices "
             "from one chunk to the next; chunk_seconds of "
             f"{MIN_VOICE_CHUNK_SECONDS:g} or more keeps their order")
+    from .neural._inference import separate_mixtures
+
     try:
-        with warnings.catch_warnings():
-            # said above in the file service's words
-            warnings.filterwarnings("ignore", message=r"chunk_size=\d+ is .* s at")
-            sources = model.separate(x, sr=model_sr if known else None,
-                                     chunk_size=chunk, progress=progress)
+        # the short-chunk warning is said above, in the service's words
+        sources = separate_mixtures(model, x, sr=model_sr if known else None,
+                                    chunk_size=chunk, progress=progress,
+                                    warn_short_chunks=False)
     except ValueError as exc:
         # the estimator checks the chunk (at least one STFT window); its
         # refusal of chunk_size is said here for chunk_seconds

@@ -37,7 +37,8 @@ from ._validation import SampleRate
 __all__ = ["expand_inputs", "separate_files", "write_results_csv"]
 
 _AUDIO = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3"}
-RESULT_FIELDS = ("input", "status", "outputs", "duration_s", "seconds", "rtf", "error")
+RESULT_FIELDS = ("input", "status", "outputs", "duration_s", "seconds", "rtf", "error",
+                 "notes")
 
 
 def expand_inputs(inputs):
@@ -106,7 +107,7 @@ def _separate_one(path, output_dir, options, *, overwrite, threads):
     (``sksep._resume``); returns its result row (never raises)."""
     path, output_dir = Path(path), Path(output_dir)
     row = {"input": str(path), "status": "failed", "outputs": "", "duration_s": np.nan,
-           "seconds": np.nan, "rtf": np.nan, "error": ""}
+           "seconds": np.nan, "rtf": np.nan, "error": "", "notes": ""}
     t0 = time.perf_counter()
     try:
         done = done_before(path, output_dir, overwrite=overwrite)
@@ -136,7 +137,8 @@ def _separate_one(path, output_dir, options, *, overwrite, threads):
         seconds = time.perf_counter() - t0
         row.update(status="done", outputs=";".join(str(t) for t in result.targets),
                    duration_s=result.duration_s, seconds=seconds,
-                   rtf=seconds / result.duration_s)
+                   rtf=seconds / result.duration_s,
+                   notes=" / ".join(n.replace("\n", " ") for n in result.notes))
     except Exception as exc:  # a file's failure is a result, not the batch's end
         row["error"] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
         row["seconds"] = time.perf_counter() - t0
@@ -238,7 +240,9 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
         One row per input, in input order: ``input``, ``status`` ('done',
         'skipped' when done by an earlier run, 'failed'), ``outputs``
         (';'-separated), ``duration_s`` (audio), ``seconds`` (wall time of
-        the task), ``rtf`` (seconds / duration_s) and ``error``.
+        the task), ``rtf`` (seconds / duration_s), ``error`` and ``notes``
+        (what ``sksep separate`` on the file alone would have said, e.g.
+        chunks too short to keep the voices' order; ' / '-separated).
 
     See Also
     --------

@@ -79,7 +79,8 @@ CASES = [
     Case("--model-sr", "0", "mono", ["--model-sr", "0"],
          "--model-sr must be positive, got 0."),
     Case("--model-sr", "contradicting-the-model", "mono", ["--model-sr", "16000"],
-         "--model-sr 16000 was given, but speech8k-2voices records the rate it was "
+         "--model-sr 16000 was given, but the default model, speech8k-2voices, records "
+         "the rate it was "
          "trained at, 8000 Hz: --model-sr is only for a model file that does not; "
          "leave it out."),
     Case("--chunk-seconds", "0.5", "mono", ["--chunk-seconds", "0.5"], "changes"),

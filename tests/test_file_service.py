@@ -291,32 +291,48 @@ def test_short_chunks_are_said_in_the_command_lines_words(recordings, tmp_path, 
     assert "chunks shorter than" not in capsys.readouterr().err
 
 
-def test_a_room_method_that_stops_short_is_said_as_a_note(recordings):
-    """IVA stopping at its iteration limit is said in the file service's
-    words (the limit is no option of the command), not leaked as a
-    scikit-learn ConvergenceWarning with a source path."""
+def test_a_room_method_that_stops_short_is_said_as_a_note(recordings, tmp_path,
+                                                          capsys, monkeypatch):
+    """IVA stopping at its iteration limit is said by sksep separate in its
+    own words (the limit is no option of the command), not leaked as a
+    scikit-learn ConvergenceWarning with a source path; the library still
+    warns as scikit-learn does."""
     import warnings
 
-    from sksep import IVASeparator
-    from sksep._separate import separate_recording
+    from sksep.decomposition._iva import IVASeparator
 
-    data, sr = read_audio(recordings / "room.wav")
-    plan = {"method": "iva", "estimator": IVASeparator(max_iter=1, random_state=0),
-            "n_sources": 2}
-    notes = []
+    demixing = IVASeparator._demixing
+
+    def never_converged(self, *args, **kwargs):
+        demix, info = demixing(self, *args, **kwargs)
+        return demix, {**info, "converged": False}
+
+    monkeypatch.setattr(IVASeparator, "_demixing", never_converged)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sources = separate_recording(plan, data, sr, name="room.wav", fit_seconds=60.0,
-                                     chunk_seconds=30.0, say=notes.append)
-    assert sources.shape == (2, data.shape[0])
-    assert notes == ["note: IVA stopped at its iteration limit (1) before converging; "
-                     "the sources may be less well separated than they could be"]
+        assert main(["separate", str(recordings / "room.wav"), "-o",
+                     str(tmp_path / "one"), "--quiet"]) == 0
+    assert "ConvergenceWarning" not in capsys.readouterr().err
+    assert main(["separate", str(recordings / "room.wav"), "-o",
+                 str(tmp_path / "two")]) == 0
+    err = capsys.readouterr().err
+    assert ("note: IVA stopped at its iteration limit before converging; the sources "
+            "may be less well separated than they could be") in err
+    assert "ConvergenceWarning" not in err
+
+
+def test_a_batch_row_carries_the_notes(recordings, tmp_path):
+    from sksep.batch import separate_files
+
+    rows = separate_files([recordings / "mono.wav"], tmp_path / "out", chunk_seconds=1.0)
+    assert rows[0]["status"] == "done"
+    assert "chunks shorter than 20 s a two-voice model may swap" in rows[0]["notes"]
 
 
 def test_a_silent_file_is_said_to_be_silent(tmp_path, capsys):
     write_audio(tmp_path / "quiet.wav", np.zeros(SR), SR)
     assert main(["separate", str(tmp_path / "quiet.wav"), "-o", str(tmp_path / "out")]) == 0
-    assert ("note: 'quiet.wav' is silent (every sample is zero): its sources are "
+    assert ("note: the recording is silent (every sample is zero): its sources are "
             "silent too") in capsys.readouterr().err
     for name in ("quiet_source1.wav", "quiet_source2.wav"):
         assert not np.any(read_audio(tmp_path / "out" / name)[0])

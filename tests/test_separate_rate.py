@@ -102,6 +102,8 @@ def test_a_stereo_recording_is_refused_not_taken_for_two_sample_clips(model, pai
         model.separate(stereo, sr=8000)
     # what the message advises works: one recording, two sources
     assert model.separate(stereo.mean(axis=1), sr=8000).shape == (2, 40000)
+    # a batch of many short clips is still a batch
+    assert model.separate(np.zeros((300, 200), np.float32), sr=8000).shape == (300, 2, 200)
 
 
 def test_chunks_too_short_to_keep_the_voices_order_are_said(model, pairs):
@@ -117,3 +119,9 @@ def test_chunks_too_short_to_keep_the_voices_order_are_said(model, pairs):
         warnings.simplefilter("error")
         model.separate(mix, sr=8000, chunk_size=None)
         model.separate(np.tile(mix, 5), sr=8000, chunk_size=160000)   # 25 s
+        # 'auto' never picks chunks that short, whatever the model's rate
+        import copy
+
+        fast = copy.deepcopy(model)
+        fast.sample_rate_ = 16000
+        fast.separate(np.zeros(17 * 16000, np.float32), sr=16000)

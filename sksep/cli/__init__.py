@@ -55,7 +55,7 @@ def main(argv=None):
         print(f"sksep {args.command}: interrupted{said}", file=sys.stderr)
         return 130
     except (CommandError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
-            FileExistsError, ValueError) as exc:
+            FileExistsError, PermissionError, ValueError) as exc:
         print(f"sksep {args.command}: error: {_in_cli_terms(str(exc), args)}",
               file=sys.stderr)
         return 1

@@ -1,6 +1,7 @@
 """``sksep separate``: one recording, or a whole archive in parallel."""
 
 import sys
+import warnings
 from pathlib import Path
 
 from ._common import (
@@ -80,6 +81,18 @@ def _separate_batch(args):
     return 0
 
 
+def _say_warnings(caught, done, say):
+    """IVA or ICA stopping at its iteration limit, said as a note in the
+    command's words (the limit is no option of it); other warnings shown
+    as Python shows them."""
+    for w in caught:
+        if w.category.__name__ == "ConvergenceWarning":
+            say(f"note: {done.method.upper()} stopped at its iteration limit before "
+                "converging; the sources may be less well separated than they could be")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def _separate_one_file(args):
     from .._outputs import check_output_dir, write_sources
     from .._separate import separate_file
@@ -91,9 +104,12 @@ def _separate_one_file(args):
 
     check_output_dir(args.output)
     try:
-        done = separate_file(args.input, args.output, overwrite=args.force,
-                             random_state=args.random_state, progress=not args.quiet,
-                             say=say, **_options(args))
+        with warnings.catch_warnings(record=True) as caught:   # this command's thread
+            warnings.simplefilter("default")
+            done = separate_file(args.input, args.output, overwrite=args.force,
+                                 random_state=args.random_state, progress=not args.quiet,
+                                 say=say, **_options(args))
+        _say_warnings(caught, done, say)
         write_sources(done.targets, done.sources, done.sr, subtype=done.subtype,
                       overwrite=args.force)
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ import numpy as np
 from .._audio_checks import check_finite, check_signal, pcm_to_float
 
 _AUTO_CHUNK = 1 << 18  # samples per chunk of separate(chunk_size="auto")
+_MAX_CHANNELS = 32     # more columns than this are clips, never a recording's channels
 
 
 class LoadedNet:
@@ -53,7 +54,8 @@ def _refuse_channel_columns(X, n_fft):
     """A batch whose clips are shorter than one STFT window and fewer than
     its rows is a multichannel recording ``(n_samples, n_channels)``, as
     ``soundfile.read`` returns it, taken for clips: refused, with the fix."""
-    if X.ndim == 2 and X.shape[0] > X.shape[1] and X.shape[1] < n_fft:
+    if (X.ndim == 2 and X.shape[1] <= _MAX_CHANNELS and X.shape[1] < n_fft
+            and X.shape[0] >= 50 * X.shape[1]):
         n, c = X.shape
         raise ValueError(
             f"Mixtures of shape {X.shape} would be {n} clips of {c} samples each, "
@@ -75,7 +77,7 @@ def check_rate(est, sr):
                 f"separate() assumes the mixtures are sampled at {model_sr} "
                 "Hz, the rate this model was trained at; pass sr= (the "
                 "recording's rate) to resample them to it and back.",
-                UserWarning, stacklevel=3)
+                UserWarning, stacklevel=4)
         return None
     if (isinstance(sr, bool) or not isinstance(sr, Real)
             or not np.isfinite(sr) or sr <= 0):
@@ -120,12 +122,15 @@ class SeparateMixin:
             Process the signal in overlapping chunks of this many samples,
             so memory stays bounded on long recordings (see the user guide
             for figures). 'auto' uses chunks of 2**18 samples (33 s at
-            8 kHz) for longer signals. None processes the signal whole.
+            8 kHz), or 20 s at the model's rate where that is longer, for
+            longer signals. None processes the signal whole.
             With permutation-invariant training a chunk's outputs can come
             in any order; each chunk is reordered to match the previous one
             on their overlap (the order that maximises the
             correlation of the overlapping samples), then the chunks are
-            cross-faded.
+            cross-faded. A chunk under 20 s often holds one voice alone or
+            turns, whose order the overlap cannot always restore, so such
+            chunks are warned of (see the user guide, "Choosing").
         overlap : float, default=0.25
             Fraction of ``chunk_size`` shared by neighbouring chunks.
         progress : bool, default=False
@@ -135,52 +140,28 @@ class SeparateMixin:
         -------
         S : ndarray of shape (n_sources, n_times) or (n_clips, n_sources, n_times)
         """
-        self._check_fitted()
-        X, Xb = check_mixtures(X)
-        _refuse_channel_columns(X, self.net_.module_.n_fft)
-        dtype = Xb.dtype
-        n_times = Xb.shape[1]
-        model_sr = check_rate(self, sr)
-        if model_sr is not None and sr != model_sr:
-            from .._separate import resample
-
-            Xb = resample(Xb, sr, model_sr).astype(dtype, copy=False)
-        if isinstance(chunk_size, str):
-            if chunk_size != "auto":
-                raise ValueError(
-                    f"chunk_size must be a positive int, 'auto' or None, got "
-                    f"{chunk_size!r}."
-                )
-            chunk_size = _AUTO_CHUNK
-        if chunk_size is None or Xb.shape[1] <= chunk_size:
-            S = self._separate(Xb).astype(dtype, copy=False)
-        else:
-            self._warn_short_chunks(chunk_size)
-            S = self._separate_chunked(Xb, int(chunk_size), overlap, progress)
-        if model_sr is not None and sr != model_sr:
-            S = resample(S, model_sr, sr, size=n_times).astype(dtype, copy=False)
-        return S[0] if X.ndim == 1 else S
+        return separate_mixtures(self, X, sr=sr, chunk_size=chunk_size, overlap=overlap,
+                                 progress=progress)
 
     def _warn_short_chunks(self, chunk_size):
-        """Chunks too short for a permutation-invariant model to keep the
-        voices' order from one to the next: said, not refused (memory may
-        call for them)."""
+        """The warning for chunks too short for a permutation-invariant model
+        to keep the voices' order from one to the next (said, not refused:
+        memory may call for them), or None."""
         from .._defaults import MIN_VOICE_CHUNK_SECONDS
 
         rate = getattr(self, "sample_rate_", None)
         if not self.permutation_invariant or rate is None:
-            return
+            return None
         seconds = chunk_size / rate
-        if seconds < MIN_VOICE_CHUNK_SECONDS:
-            warnings.warn(
-                f"chunk_size={int(chunk_size)} is {seconds:g} s at {rate} Hz: in "
+        if seconds >= MIN_VOICE_CHUNK_SECONDS:
+            return None
+        return (f"chunk_size={int(chunk_size)} is {seconds:g} s at {rate} Hz: in "
                 f"chunks shorter than {MIN_VOICE_CHUNK_SECONDS:g} s the outputs may "
                 "swap voices from one chunk to the next (a chunk holding one voice "
                 "or turns gets its order afresh); use chunk_size="
-                f"{int(MIN_VOICE_CHUNK_SECONDS * rate)} or more, or None.",
-                UserWarning, stacklevel=3)
+                f"{int(MIN_VOICE_CHUNK_SECONDS * rate)} or more, or None.")
 
-    def _separate_chunked(self, X, size, overlap, progress):
+    def _separate_chunked(self, X, size, overlap, progress, warn=True):
         min_size = self.net_.module_.n_fft
         if size < min_size:
             raise ValueError(
@@ -188,6 +169,9 @@ class SeparateMixin:
             )
         if not 0 <= overlap < 1:
             raise ValueError(f"overlap must be in [0, 1), got {overlap!r}.")
+        message = self._warn_short_chunks(size) if warn else None
+        if message:
+            warnings.warn(message, UserWarning, stacklevel=4)
         step = max(size - int(round(overlap * size)), 1)
         return join_chunks(
             lambda start, stop: self._separate(X[:, start:stop]).astype(X.dtype,
@@ -198,6 +182,43 @@ class SeparateMixin:
 
     def _separate(self, X, key="wave"):
         return run_module(self.net_.module_, X, key)
+
+
+def separate_mixtures(est, X, *, sr=None, chunk_size="auto", overlap=0.25,
+                      progress=False, warn_short_chunks=True):
+    """:meth:`SeparateMixin.separate` of ``est``. The file service, which
+    says a short chunk in its own words, passes ``warn_short_chunks=False``
+    (rather than changing the warning filters, which a batch worker's
+    threads share)."""
+    est._check_fitted()
+    X, Xb = check_mixtures(X)
+    _refuse_channel_columns(X, est.net_.module_.n_fft)
+    dtype = Xb.dtype
+    n_times = Xb.shape[1]
+    model_sr = check_rate(est, sr)
+    if model_sr is not None and sr != model_sr:
+        from .._separate import resample
+
+        Xb = resample(Xb, sr, model_sr).astype(dtype, copy=False)
+    if isinstance(chunk_size, str):
+        if chunk_size != "auto":
+            raise ValueError(
+                f"chunk_size must be a positive int, 'auto' or None, got "
+                f"{chunk_size!r}."
+            )
+        # 2**18 samples, and never chunks short enough to swap the voices
+        from .._defaults import MIN_VOICE_CHUNK_SECONDS
+
+        rate = getattr(est, "sample_rate_", None) or 0
+        chunk_size = max(_AUTO_CHUNK, int(np.ceil(MIN_VOICE_CHUNK_SECONDS * rate)))
+    if chunk_size is None or Xb.shape[1] <= chunk_size:
+        S = est._separate(Xb).astype(dtype, copy=False)
+    else:
+        S = est._separate_chunked(Xb, int(chunk_size), overlap, progress,
+                                  warn=warn_short_chunks)
+    if model_sr is not None and sr != model_sr:
+        S = resample(S, model_sr, sr, size=n_times).astype(dtype, copy=False)
+    return S[0] if X.ndim == 1 else S
 
 
 def network_streamer(module, window, n_sources, sample_rate=None):
