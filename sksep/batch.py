@@ -394,7 +394,7 @@ def write_results_csv(results, path, *, overwrite=False, update=False):
     >>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
     >>> write_results_csv([{"input": "a.wav", "status": "done"}], path)
     >>> open(path).readline().strip()
-    'input,status,outputs,duration_s,seconds,rtf,error'
+    'input,status,outputs,duration_s,seconds,rtf,error,notes'
     >>> write_results_csv([{"input": "b.wav", "status": "done"}], path, update=True)
     >>> [line.split(",")[0] for line in open(path).read().split()]
     ['input', 'a.wav', 'b.wav']
