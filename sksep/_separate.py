@@ -144,11 +144,8 @@ def check_options(*, method=None, model=None, n_sources=None, fit_seconds=FIT_SE
 
             known = list_models().get(name, {}).get("sample_rate")
             if known is not None and int(model_sr) != int(known):
-                which = f"the default model, {name}," if model is None else name
-                raise ValueError(
-                    f"model_sr {model_sr} was given, but {which} records the rate it "
-                    f"was trained at, {int(known)} Hz: model_sr is only for a model "
-                    "file that does not; leave it out.")
+                raise _rate_refused(model_sr, known, f"the default model, {name},"
+                                    if model is None else name)
 
 
 def _model_not_for(method):
@@ -210,11 +207,17 @@ def model_rate(model, model_sr=None):
     if known is None:
         return int(model_sr or MODEL_SAMPLE_RATE)
     if model_sr is not None and int(model_sr) != int(known):
-        raise ValueError(
-            f"model_sr {model_sr} was given, but the model records the rate it was "
-            f"trained at, {int(known)} Hz: model_sr is only for a model file that "
-            "does not; leave it out.")
+        raise _rate_refused(model_sr, known, "the model")
     return int(known)
+
+
+def _rate_refused(model_sr, known, which):
+    """The refusal of a ``model_sr`` that contradicts the rate ``which``
+    records (``known``)."""
+    return ValueError(
+        f"model_sr {model_sr} was given, but {which} records the rate it was trained "
+        f"at, {int(known)} Hz: model_sr is only for a model file that does not; "
+        "leave it out.")
 
 
 def estimator_name(model):
@@ -457,14 +460,13 @@ def _separate_mono(plan, data, sr, *, chunk_seconds, progress, say):
     # the rate is passed when the model knows it, only to say it is x's rate
     known = getattr(model, "sample_rate_", None)
     chunk = int(chunk_seconds * model_sr)
-    if (x.size > chunk >= n_fft and chunk_seconds < MIN_VOICE_CHUNK_SECONDS
-            and getattr(model, "permutation_invariant", False)):
+    from .neural._inference import separate_mixtures, swaps_between_chunks
+
+    if x.size > chunk >= n_fft and swaps_between_chunks(model, chunk_seconds):
         say(f"note: chunks of {chunk_seconds:g} s: in chunks shorter than "
             f"{MIN_VOICE_CHUNK_SECONDS:g} s a two-voice model may swap the voices "
             "from one chunk to the next; chunk_seconds of "
             f"{MIN_VOICE_CHUNK_SECONDS:g} or more keeps their order")
-    from .neural._inference import separate_mixtures
-
     try:
         # the short-chunk warning is said above, in the service's words
         sources = separate_mixtures(model, x, sr=model_sr if known else None,

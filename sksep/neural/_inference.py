@@ -143,18 +143,16 @@ class SeparateMixin:
         return separate_mixtures(self, X, sr=sr, chunk_size=chunk_size, overlap=overlap,
                                  progress=progress)
 
-    def _warn_short_chunks(self, chunk_size):
-        """The warning for chunks too short for a permutation-invariant model
-        to keep the voices' order from one to the next (said, not refused:
-        memory may call for them), or None."""
+    def _short_chunk_warning(self, chunk_size):
+        """The warning for chunks too short for this model to keep the
+        voices' order from one to the next (said, not refused: memory may
+        call for them), or None."""
         from .._defaults import MIN_VOICE_CHUNK_SECONDS
 
         rate = getattr(self, "sample_rate_", None)
-        if not self.permutation_invariant or rate is None:
+        if rate is None or not swaps_between_chunks(self, chunk_size / rate):
             return None
         seconds = chunk_size / rate
-        if seconds >= MIN_VOICE_CHUNK_SECONDS:
-            return None
         return (f"chunk_size={int(chunk_size)} is {seconds:g} s at {rate} Hz: in "
                 f"chunks shorter than {MIN_VOICE_CHUNK_SECONDS:g} s the outputs may "
                 "swap voices from one chunk to the next (a chunk holding one voice "
@@ -169,7 +167,7 @@ class SeparateMixin:
             )
         if not 0 <= overlap < 1:
             raise ValueError(f"overlap must be in [0, 1), got {overlap!r}.")
-        message = self._warn_short_chunks(size) if warn else None
+        message = self._short_chunk_warning(size) if warn else None
         if message:
             warnings.warn(message, UserWarning, stacklevel=4)
         step = max(size - int(round(overlap * size)), 1)
@@ -182,6 +180,17 @@ class SeparateMixin:
 
     def _separate(self, X, key="wave"):
         return run_module(self.net_.module_, X, key)
+
+
+def swaps_between_chunks(est, seconds):
+    """Whether chunks of ``seconds`` are too short for ``est`` to keep the
+    voices' order from one to the next: a permutation-invariant model under
+    ``MIN_VOICE_CHUNK_SECONDS``, which :meth:`SeparateMixin.separate` warns
+    of and the file service says in its own words."""
+    from .._defaults import MIN_VOICE_CHUNK_SECONDS
+
+    return bool(getattr(est, "permutation_invariant", False)) and (
+        seconds < MIN_VOICE_CHUNK_SECONDS)
 
 
 def separate_mixtures(est, X, *, sr=None, chunk_size="auto", overlap=0.25,
