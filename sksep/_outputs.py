@@ -30,6 +30,13 @@ def output_paths(path, output_dir, n_sources, names=None):
 _MAX_NAME = 100   # characters of a class name in a file name
 
 
+def _file_part(name):
+    """A class name as a safe part of a file name (:func:`output_names`)."""
+    import re
+
+    return re.sub(r"[^\w.-]+", "_", str(name)).strip("._-")[:_MAX_NAME]
+
+
 def output_names(model):
     """The file-name part of each output of ``model``: its classes, in the
     order of ``classes_``, when it is class-fixed (``permutation_invariant``
@@ -44,14 +51,12 @@ def output_names(model):
     would write the same file (also when they differ only in case), are
     refused with a ValueError that names them.
     """
-    import re
-
-    classes = getattr(model, "classes_", None)
-    if classes is None or getattr(model, "permutation_invariant", True):
+    classes = fixed_classes(model)
+    if classes is None:
         return None
     names, seen = [], {}
-    for k, c in enumerate(np.asarray(classes).tolist()):
-        name = re.sub(r"[^\w.-]+", "_", str(c)).strip("._-")[:_MAX_NAME]
+    for k, c in enumerate(classes):
+        name = _file_part(c)
         if not name:
             raise ValueError(
                 f"the model's class {k + 1} of {len(classes)} ({str(c)!r}) cannot "
@@ -102,13 +107,61 @@ def check_outputs(paths, overwrite):
             "written. Pass overwrite=True to overwrite them.")
 
 
-def plan_outputs(path, output_dir, n_sources, *, model=None, overwrite=False):
+def fixed_classes(model):
+    """The classes of a class-fixed ``model`` (``permutation_invariant``
+    False), as strings in the order of its outputs; None for any other."""
+    classes = getattr(model, "classes_", None)
+    if classes is None or getattr(model, "permutation_invariant", True):
+        return None
+    return [str(c) for c in np.asarray(classes).tolist()]
+
+
+def kept_outputs(classes, keep, what="the model"):
+    """The indices of the outputs that ``keep`` names among ``classes`` (a
+    class-fixed model's, :func:`fixed_classes`); None when ``keep`` is None
+    (every output).
+
+    ``keep`` is a class name or a list of them, matched without regard to
+    case, as the class or as its file-name part (``crying_baby``). Refused
+    with a ValueError in the user's words when it names no class, or when
+    ``classes`` is None: the outputs of a permutation-invariant model, IVA
+    or ICA come in no fixed order and have no names to keep by. ``what``
+    names the separator in those messages.
+    """
+    if keep is None:
+        return None
+    keep = [keep] if isinstance(keep, str) else list(keep)
+    if not keep:
+        raise ValueError("keep names no output; give one of the model's classes, or "
+                         "None to write every output.")
+    if classes is None:
+        raise ValueError(
+            "keep needs a model whose outputs are named classes (such as "
+            f"speech8k-speech-noise: noise, speech); the outputs of {what} come in "
+            "no fixed order, so none can be named.")
+    index = set()
+    for k in keep:
+        found = [i for i, c in enumerate(classes)
+                 if str(k).lower() in (c.lower(), _file_part(c).lower())]
+        if not found:
+            raise ValueError(f"keep names {str(k)!r}, which is not an output of "
+                             f"{what} (its classes: {', '.join(classes)}).")
+        index.update(found)
+    return sorted(index)
+
+
+def plan_outputs(path, output_dir, n_sources, *, model=None, overwrite=False,
+                 keep=None):
     """The checked output paths of the ``n_sources`` sources of ``path``
-    (:func:`output_paths`, named after a class-fixed ``model``'s classes):
-    refused before any work when ``output_dir`` is a file or, unless
+    (:func:`output_paths`, named after a class-fixed ``model``'s classes),
+    only those of the classes ``keep`` names (:func:`kept_outputs`) when
+    given: refused before any work when ``output_dir`` is a file or, unless
     ``overwrite``, when an output exists."""
     check_output_dir(output_dir)
     targets = output_paths(path, output_dir, n_sources, names=output_names(model))
+    index = kept_outputs(fixed_classes(model), keep)
+    if index is not None:
+        targets = [targets[i] for i in index]
     check_outputs(targets, overwrite)
     return targets
 

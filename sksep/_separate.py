@@ -34,6 +34,8 @@ from ._defaults import (
 from ._outputs import (
     check_output_dir,
     check_outputs,
+    fixed_classes,
+    kept_outputs,
     output_names,
     output_paths,
     output_subtype,
@@ -120,7 +122,7 @@ def separate_room(estimator, data, sr, *, fit_seconds, chunk_seconds):
 # -- the options and the model -----------------------------------------------------
 
 def check_options(*, method=None, model=None, n_sources=None, fit_seconds=FIT_SECONDS,
-                  chunk_seconds=CHUNK_SECONDS, model_sr=None):
+                  chunk_seconds=CHUNK_SECONDS, model_sr=None, keep=None):
     """Refuse options that no recording could take, before any is read."""
     if method is not None and method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)} or None, got "
@@ -146,6 +148,27 @@ def check_options(*, method=None, model=None, n_sources=None, fit_seconds=FIT_SE
             if known is not None and int(model_sr) != int(known):
                 raise _rate_refused(model_sr, known, f"the default model, {name},"
                                     if model is None else name)
+    if keep is not None:
+        _check_keep(keep, method, model)
+
+
+def _check_keep(keep, method, model):
+    """Refuse a ``keep`` that no recording could honour: with IVA or ICA,
+    or naming no class of a shipped model (known without loading it)."""
+    if method in _ROOM_METHODS or _is_room_estimator(model):
+        raise ValueError(
+            f"keep needs a model whose outputs are named classes (such as "
+            f"speech8k-speech-noise: noise, speech); the outputs of "
+            f"{(method or 'iva').upper() if model is None else estimator_name(model)} "
+            "come in no fixed order, so none can be named.")
+    name = default_model(method) if model is None else model
+    if isinstance(name, str):
+        from .pretrained import list_models
+
+        entry = list_models().get(name)
+        if entry is not None:        # the registry records a model's classes
+            kept_outputs(entry.get("classes"), keep,
+                         what=f"the default model, {name}," if model is None else name)
 
 
 def _model_not_for(method):
@@ -265,7 +288,7 @@ class Separation:
 
 def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
                   fit_seconds=FIT_SECONDS, chunk_seconds=CHUNK_SECONDS,
-                  random_state=RANDOM_STATE, model_sr=None,
+                  random_state=RANDOM_STATE, model_sr=None, keep=None,
                   room_method="iva", overwrite=False, progress=False, say=None):
     """Separate the recording at ``path``; the outputs are checked, not written.
 
@@ -300,6 +323,13 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
     model_sr : int, default=None
         Rate of a model that does not record its own (``sample_rate_``;
         None: 8000). Refused for a model that records a different one.
+    keep : str or list of str, default=None
+        Only these outputs of a class-fixed model (class names, for example
+        ``'speech'`` of ``speech8k-speech-noise``; case does not matter):
+        the others are neither checked nor written. None: every output.
+        Refused for a model whose outputs come in no fixed order (two
+        voices), for IVA and ICA, and for a name that is no class of the
+        model.
     room_method : {'iva', 'ica'}, default='iva'
         The method for a multichannel file when ``method`` is None.
     overwrite : bool, default=False
@@ -319,7 +349,7 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
     """
     check_options(method=method, model=model, n_sources=n_sources,
                   fit_seconds=fit_seconds, chunk_seconds=chunk_seconds,
-                  model_sr=model_sr)
+                  model_sr=model_sr, keep=keep)
     path = Path(path)
     data, sr = read_recording(path)                       # (n_samples, n_channels)
     notes = []
@@ -331,11 +361,16 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
 
     plan = _plan(path, data, sr, method=method, model=model, n_sources=n_sources,
                  random_state=random_state, model_sr=model_sr, room_method=room_method)
+    index = kept_outputs(fixed_classes(plan.get("model")), keep,
+                         what=plan.get("name") or estimator_name(
+                             plan.get("model") or plan["estimator"]))
     targets = plan_outputs(path, output_dir, plan["n_sources"], model=plan.get("model"),
-                           overwrite=overwrite)
+                           overwrite=overwrite, keep=keep)
     sources = separate_recording(plan, data, sr, name=path, fit_seconds=fit_seconds,
                                  chunk_seconds=chunk_seconds, progress=progress,
                                  say=note)
+    if index is not None:
+        sources = sources[index]
     return Separation(sources=sources, sr=sr, subtype=output_subtype(path),
                       targets=targets, method=plan["method"],
                       model_sr=plan.get("model_sr"), notes=notes)
@@ -380,8 +415,11 @@ def _plan(path, data, sr, *, method, model, n_sources, random_state, model_sr,
     if given is not None and isinstance(model, (str, os.PathLike)):
         _check_kind(model, loaded, given)
     if n_sources is not None and n_sources != loaded.n_sources_:
+        hint = ("; keep writes only some of its outputs" if fixed_classes(loaded)
+                else "")
         raise ValueError(f"the model separates {loaded.n_sources_} sources, n_sources "
-                         f"asked for {n_sources}.")
+                         f"asked for {n_sources} (n_sources sets how many IVA or ICA "
+                         f"recovers from a multichannel file{hint}).")
     name = str(model) if isinstance(model, (str, os.PathLike)) else (
         default_model(method) if model is None else None)
     return {"method": method, "model": loaded, "name": name,

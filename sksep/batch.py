@@ -157,6 +157,7 @@ _SECONDS = [Interval(Real, 0, None, closed="neither")]
      "n_sources": [Interval(Integral, 1, None, closed="left"), None],
      "fit_seconds": _SECONDS, "chunk_seconds": _SECONDS,
      "random_state": ["random_state"], "model_sr": [SampleRate(), None],
+     "keep": [str, list, tuple, None],
      "n_jobs": [Integral, None], "scheduler": "no_validation",
      "overwrite": ["boolean"], "room_method": [StrOptions({"iva", "ica"})],
      "threads_per_worker": [Interval(Integral, 1, None, closed="left")],
@@ -164,7 +165,7 @@ _SECONDS = [Interval(Real, 0, None, closed="neither")]
     prefer_skip_nested_validation=True)
 def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=None,
                    fit_seconds=FIT_SECONDS, chunk_seconds=CHUNK_SECONDS,
-                   random_state=RANDOM_STATE, model_sr=None,
+                   random_state=RANDOM_STATE, model_sr=None, keep=None,
                    n_jobs=1, scheduler=None, overwrite=False, room_method="iva",
                    threads_per_worker=1, progress=False):
     """Separate many audio files, in parallel, resuming where a run stopped.
@@ -215,6 +216,12 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
         (``sample_rate_``, which every model from ``sksep train`` has; None:
         8000): files are resampled to it and the sources back. Refused for a
         model that records a different rate.
+    keep : str or list of str, default=None
+        Only these outputs of a class-fixed model (class names, for example
+        ``'speech'`` of ``'speech8k-speech-noise'``): the others are not
+        written. Refused, before any file is read, for a shipped model whose
+        outputs come in no fixed order (two voices) and for a class it does
+        not have. None: every output.
     n_jobs : int, default=1
         Worker processes on this machine (joblib; -1 for all cores).
         Ignored with ``scheduler``, where the cluster's workers run the tasks.
@@ -276,7 +283,7 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
 
     options = dict(method=method, model=model, n_sources=n_sources,
                    fit_seconds=float(fit_seconds), chunk_seconds=float(chunk_seconds),
-                   random_state=random_state, model_sr=model_sr,
+                   random_state=random_state, model_sr=model_sr, keep=keep,
                    room_method=room_method)
     check_options(**{k: v for k, v in options.items()
                      if k not in ("random_state", "room_method")})

@@ -62,7 +62,8 @@ CASES = [
     Case("--n-sources", "0", "mono", ["--n-sources", "0"],
          "--n-sources must be at least 1, got 0."),
     Case("--n-sources", "more-than-the-model", "mono", ["--n-sources", "3"],
-         "the model separates 2 sources, --n-sources asked for 3."),
+         "the model separates 2 sources, --n-sources asked for 3 (--n-sources sets how "
+         "many IVA or ICA recovers from a multichannel file)."),
     Case("--fit-seconds", "1.5", "room", ["--fit-seconds", "1.5"], "changes"),
     Case("--fit-seconds", "under-4-windows", "room", ["--fit-seconds", "0.5"],
          "--fit-seconds must be at least 1.024 s (4 of IVA's 256 ms STFT windows), "
@@ -83,6 +84,16 @@ CASES = [
          "the rate it was "
          "trained at, 8000 Hz: --model-sr is only for a model file that does not; "
          "leave it out."),
+    Case("--keep", "two-voices", "mono", ["--keep", "speech"],
+         "--keep needs a model whose outputs are named classes (such as "
+         "speech8k-speech-noise: noise, speech); the outputs of the default model, "
+         "speech8k-2voices, come in no fixed order, so none can be named."),
+    Case("--keep", "no-such-class", "mono",
+         ["--model", "speech8k-speech-noise", "--keep", "music"],
+         "--keep names 'music', which is not an output of speech8k-speech-noise (its "
+         "classes: noise, speech)."),
+    Case("--keep", "on-iva", "room", ["--keep", "speech"],
+         "--keep needs a model whose outputs are named classes"),
     Case("--chunk-seconds", "0.5", "mono", ["--chunk-seconds", "0.5"], "changes"),
     Case("--chunk-seconds", "under-a-window", "mono", ["--chunk-seconds", "0.001"],
          "--chunk-seconds must be at least 0.032 s (one STFT window of the model, "

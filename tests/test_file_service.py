@@ -195,7 +195,8 @@ def refusal(args, capsys, cwd, out):
     (["room.wav", "--n-sources", "3"],
      "IVA cannot separate 3 sources from 2 channels of 'room.wav'"),
     (["mono.wav", "--n-sources", "3"],
-     "the model separates 2 sources, --n-sources asked for 3."),
+     "the model separates 2 sources, --n-sources asked for 3 (--n-sources sets how "
+     "many IVA or ICA recovers from a multichannel file)."),
     (["room.wav", "--model", "speech8k-2voices"],
      "--model applies to the single-microphone methods (mask, cnn), not to "
      "--method iva; pass --method mask"),
@@ -347,3 +348,70 @@ def test_an_output_folder_under_a_file_is_refused_before_any_work(recordings, tm
         assert (f"cannot make the output folder '{out}': '{tmp_path / 'afile'}' is a "
                 "file.") in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+def test_keep_writes_only_the_named_output_with_the_samples_of_a_full_run(
+        recordings, tmp_path, capsys):
+    # the voice without its background, as a user of the speech-noise model
+    # wants it: one file, the same samples as that output of a full run
+    model = ["--model", "speech8k-speech-noise"]
+    status, _, err = run(["separate", recordings / "mono.wav", "-o", tmp_path / "all",
+                          *model, "--quiet"], capsys)
+    assert status == 0, err
+    for case in ("speech", "SPEECH"):     # a class name, whatever its case
+        out = tmp_path / case
+        status, _, err = run(["separate", recordings / "mono.wav", "-o", out, *model,
+                              "--keep", case, "--quiet"], capsys)
+        assert status == 0, err
+        assert sorted(p.name for p in out.iterdir()) == ["mono_speech.wav"]
+        assert ((out / "mono_speech.wav").read_bytes()
+                == (tmp_path / "all" / "mono_speech.wav").read_bytes())
+    # many files: each gets its speech output only
+    status, _, err = run(["separate", recordings / "mono.wav", recordings / "other.wav",
+                          "-o", tmp_path / "many", *model, "--keep", "speech",
+                          "--quiet"], capsys)
+    assert status == 0, err
+    assert sorted(p.name for p in (tmp_path / "many").glob("*.wav")) == [
+        "mono_speech.wav", "other_speech.wav"]
+
+
+def test_keep_checks_only_the_outputs_it_writes(recordings, tmp_path, capsys):
+    # a noise output from an earlier run is neither refused nor touched
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mono_noise.wav").write_bytes(b"earlier")
+    status, _, err = run(["separate", recordings / "mono.wav", "-o", out, "--model",
+                          "speech8k-speech-noise", "--keep", "speech", "--quiet"],
+                         capsys)
+    assert status == 0, err
+    assert (out / "mono_noise.wav").read_bytes() == b"earlier"
+    assert (out / "mono_speech.wav").is_file()
+
+
+def test_keep_on_a_two_voice_model_file_is_refused_for_each_file_alike(
+        recordings, tmp_path, capsys):
+    # a model file is not in the registry: refused when loaded, in the same
+    # words for one file and for many, and nothing is written
+    from sksep.pretrained import load, save
+
+    path = tmp_path / "voices.pt"
+    save(load("speech8k-2voices"), path)
+    single, batch = refusal(["mono.wav", "--model", path, "--keep", "speech"], capsys,
+                            recordings, tmp_path)
+    assert single == batch
+    assert single.startswith("--keep needs a model whose outputs are named classes")
+    assert "voices.pt" in single
+    assert not list(tmp_path.rglob("mono_*.wav"))
+
+
+def test_separate_files_keeps_a_class_by_keyword(recordings, tmp_path):
+    from sksep.batch import separate_files
+
+    rows = separate_files([recordings / "mono.wav"], tmp_path,
+                          model="speech8k-speech-noise", keep=["speech"])
+    assert [r["status"] for r in rows] == ["done"]
+    assert rows[0]["outputs"].endswith("mono_speech.wav")
+    assert not (tmp_path / "mono_noise.wav").exists()
+    with pytest.raises(ValueError, match="keep names 'music'"):
+        separate_files([recordings / "mono.wav"], tmp_path / "x",
+                       model="speech8k-speech-noise", keep="music")

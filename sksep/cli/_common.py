@@ -93,7 +93,8 @@ def _force_and_seed(parser):
 _OPTION_NAMES = {"n_components": "--n-sources", "n_sources": "--n-sources",
                  "chunk_size": "--chunk-seconds", "chunk_seconds": "--chunk-seconds",
                  "ref_channel": "the reference channel", "fit_seconds": "--fit-seconds",
-                 "model_sr": "--model-sr", "random_state": "--random-state"}
+                 "model_sr": "--model-sr", "random_state": "--random-state",
+                 "keep": "--keep"}
 # the file service's phrases (sksep._separate) -> the command line's
 _PHRASES = [(r"\bmethod='(\w+)'", r"--method \1"),
             (r"\bthe model argument\b", "--model"),

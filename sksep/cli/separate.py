@@ -29,7 +29,7 @@ def _options(args):
     """The separation options, as the file service (and sksep.batch) take them."""
     return dict(method=args.method, model=args.model, n_sources=args.n_sources,
                 fit_seconds=args.fit_seconds, chunk_seconds=args.chunk_seconds,
-                model_sr=args.model_sr)
+                model_sr=args.model_sr, keep=args.keep)
 
 
 def _interrupted(n_done):
@@ -184,6 +184,10 @@ def add_parser(sub):
                    help="sample rate of a --model file that does not record its own "
                    f"(one trained outside 'sksep train'; default: {MODEL_SAMPLE_RATE}); "
                    "refused for a model that records another")
+    p.add_argument("--keep", action="append", default=None, metavar="CLASS",
+                   help="write only this output of a model whose outputs are named "
+                   "classes (--model speech8k-speech-noise --keep speech: the "
+                   "voice without its background); repeat for several")
     p.add_argument("--chunk-seconds", type=float, default=CHUNK_SECONDS,
                    help="process long files in chunks of this length (default: "
                    "%(default)s)")
