@@ -47,6 +47,7 @@ from ._outputs import (
 # outputs' half is sksep._outputs'
 __all__ = ["DEFAULT_MODEL", "METHODS", "Separation", "check_options",
            "check_output_dir", "check_outputs", "default_model", "estimator_name",
+           "fixed_classes", "kept_outputs",
            "load_model",
            "model_rate", "output_names", "output_paths", "output_subtype",
            "plan_outputs", "read_recording", "resample", "room_estimator",

@@ -305,6 +305,27 @@ def test_stream_with_a_causal_class_fixed_model_names_files_after_classes(
     assert sorted(p.name for p in (tmp_path / "live").iterdir()) == [
         "noisy_noise.wav", "noisy_speech.wav"]
     check_speech_file(tmp_path / "live" / "noisy_speech.wav", *speech["noisy"])
+    # --keep speech: that output alone, the same samples
+    status, out, err = run(["stream", folder / "noisy.wav", "-o", tmp_path / "kept",
+                            "--model", tmp_path / "causal.pt", "--keep", "speech"],
+                           capsys)
+    assert status == 0, err
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["noisy_speech.wav"]
+    assert ((tmp_path / "kept" / "noisy_speech.wav").read_bytes()
+            == (tmp_path / "live" / "noisy_speech.wav").read_bytes())
+
+
+def test_stream_keep_is_refused_where_the_outputs_have_no_names(tmp_path, noisy,
+                                                                 capsys):
+    folder, _ = noisy
+    status, _, err = run(["stream", folder / "noisy.wav", "-o", tmp_path / "live",
+                          "--keep", "speech"], capsys)
+    assert status == 1
+    assert err.strip() == (
+        "sksep stream: error: --keep needs a model whose outputs are named classes "
+        "(such as speech8k-speech-noise: noise, speech); the outputs of "
+        "speech8k-2voices-causal-16ms come in no fixed order, so none can be named.")
+    assert not (tmp_path / "live").exists()
 
 
 # -- class names that cannot name a file as they are ----------------------------

@@ -16,6 +16,8 @@ from .._separate import (
     estimator_name,
     load_model,
     model_rate,
+    fixed_classes,
+    kept_outputs,
     output_names,
     output_subtype,
     plan_outputs,
@@ -40,11 +42,15 @@ def cmd_stream(args):
     else:
         block_sr = model_rate(model, args.model_sr)
         x = resample(data[:, 0], sr, block_sr)
+    index = kept_outputs(fixed_classes(model), args.keep,
+                         what=what.split(" (")[0] if model is not None else "online IVA")
     targets = plan_outputs(args.input, args.output, stream.n_outputs, model=model,
-                           overwrite=args.force)
+                           overwrite=args.force, keep=args.keep)
     block = max(1, int(round(args.block_ms * block_sr / 1000)))
     y, times = _run_blocks(stream, x, block)
     y = resample(y, block_sr, sr, size=data.shape[0])
+    if index is not None:
+        y = y[index]
     write_sources(targets, y, sr, subtype=output_subtype(args.input),
                   overwrite=args.force)
     _report(stream, what, times, block, block_sr, sr, x.shape[0], data.shape[0])
@@ -186,6 +192,10 @@ def add_parser(sub):
                    help="sample rate (Hz) of a --model file that does not record "
                         f"the rate it was trained at (default: {MODEL_SAMPLE_RATE}); "
                         "refused for a model that records another")
+    p.add_argument("--keep", action="append", default=None, metavar="CLASS",
+                   help="write only this output of a model whose outputs are named "
+                   "classes (--model speech8k-speech-noise-causal-16ms --keep "
+                   "speech); repeat for several")
     p.add_argument("--forgetting", type=float, default=FORGETTING,
                    help="online IVA: weight of the past per STFT frame")
     p.add_argument("--warm-start", type=float, default=WARM_START_SECONDS,
