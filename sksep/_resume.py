@@ -12,7 +12,10 @@ steps, each safe to interrupt and to repeat.
 A rerun first finishes any commit whose journal exists (moving the files
 still staged, writing the marker), removes a private folder without a
 journal (an interrupted step 1), then skips every file whose marker and
-outputs exist (:func:`done_before`).
+outputs exist and whose marker records the options of this run
+(:func:`done_before`): a file done with other options (another ``keep``,
+model or chunk length) is separated again, as if alone, so its existing
+outputs are refused unless ``overwrite``.
 """
 
 import json
@@ -77,11 +80,29 @@ def _roll_forward(stage, marker):
     return done
 
 
-def done_before(path, output_dir, *, overwrite=False):
+def settings_of(options):
+    """The separation options as a marker records them: JSON values as
+    they are, paths as strings, an estimator or a random generator by its
+    type only."""
+    def plain(v):
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, os.PathLike):
+            return os.fspath(v)
+        if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
+            return list(v)
+        return f"<{type(v).__name__}>"
+
+    return {k: plain(v) for k, v in sorted(options.items())}
+
+
+def done_before(path, output_dir, *, overwrite=False, settings=None):
     """The marker of an earlier run that separated ``path`` into
     ``output_dir`` (its input, outputs and duration), when every output is
-    still there and not ``overwrite``; else None. An interrupted commit is
-    finished first (or, with ``overwrite``, dropped)."""
+    still there, the marker records ``settings`` (:func:`settings_of`;
+    a marker of a version that recorded none matches any) and not
+    ``overwrite``; else None. An interrupted commit is finished first (or,
+    with ``overwrite``, dropped)."""
     path = Path(path)
     marker, stage = _marker(output_dir, path.stem), _stage(output_dir, path.stem)
     if stage.exists():              # an earlier run was interrupted
@@ -91,16 +112,18 @@ def done_before(path, output_dir, *, overwrite=False):
             _roll_forward(stage, marker)
     if marker.exists() and not overwrite:
         done = json.loads(marker.read_text())
-        if done.get("input") == str(path.resolve()) and all(
+        same = settings is None or done.get("settings", settings) == settings
+        if done.get("input") == str(path.resolve()) and same and all(
                 Path(o).exists() for o in done["outputs"]):
             return done
     return None
 
 
-def commit(path, output_dir, targets, write, duration_s):
+def commit(path, output_dir, targets, write, duration_s, settings=None):
     """Put ``path``'s outputs ``targets`` in place, in the steps above;
     ``write(staged_paths, written)`` writes them into the private folder,
-    calling ``written(staged_path)`` after each."""
+    calling ``written(staged_path)`` after each. The marker records
+    ``settings``, the options they were separated with."""
     path = Path(path)
     marker, stage = _marker(output_dir, path.stem), _stage(output_dir, path.stem)
     stage.mkdir()
@@ -112,7 +135,8 @@ def commit(path, output_dir, targets, write, duration_s):
         raise
     _write_json(stage / _JOURNAL, {"input": str(path.resolve()),
                                    "outputs": [str(t) for t in targets],
-                                   "duration_s": duration_s}, stage)
+                                   "duration_s": duration_s,
+                                   "settings": settings}, stage)
     _checkpoint("journal")
     if _roll_forward(stage, marker) is None:
         raise RuntimeError(f"the outputs of '{path}' were removed while being "

@@ -168,8 +168,12 @@ def _check_keep(keep, method, model):
 
         entry = list_models().get(name)
         if entry is not None:        # the registry records a model's classes
-            kept_outputs(entry.get("classes"), keep,
-                         what=f"the default model, {name}," if model is None else name)
+            what = name
+            if model is None:
+                what = (f"the default separators ({name} for a mono file, IVA for a "
+                        "multichannel one)" if method is None
+                        else f"the default model, {name},")
+            kept_outputs(entry.get("classes"), keep, what=what)
 
 
 def _model_not_for(method):
@@ -266,10 +270,11 @@ def _check_kind(model, loaded, method):
 class Separation:
     """What :func:`separate_file` made of one recording."""
 
-    sources: np.ndarray       # (n_sources, n_samples) at the input's rate
+    sources: np.ndarray       # (n_outputs, n_samples) at the input's rate: one
+                              # per source, or per class kept (keep)
     sr: int                   # the input's rate, and the outputs'
     subtype: str              # the outputs' WAV sample format: the input's
-    targets: list             # the output paths, one per source
+    targets: list             # the output paths, one per row of sources
     method: str               # 'iva', 'ica', 'mask', 'cnn' or an estimator's name
     model_sr: int = None      # the rate a single-microphone model ran at
     notes: list = field(default_factory=list)   # what a user should be told

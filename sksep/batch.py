@@ -12,11 +12,15 @@ row with its error; it never stops the batch.
 
 Outputs are committed in steps, each safe to interrupt and to repeat
 (``sksep._resume``: a private folder, a journal, the move into place, a
-marker), and a rerun finishes or drops an interrupted commit, then skips
-every file whose marker and outputs exist. So a batch interrupted at any
-point (a crash, a Ctrl-C, a worker killed by Dask) resumes without losing,
-redoing or refusing work and leaves no private folder behind. Existing
-outputs are never replaced unless ``overwrite=True``.
+marker recording the options), and a rerun finishes or drops an
+interrupted commit, then skips every file whose marker and outputs exist
+and were made with the same options. So a batch interrupted at any point
+(a crash, a Ctrl-C, a worker killed by Dask) and rerun as it was resumes
+without losing, redoing or refusing work and leaves no private folder
+behind; a file done with other options (another ``keep``, model or chunk
+length) is separated again as if alone, so its existing outputs are
+refused unless ``overwrite=True``. Existing outputs are never replaced
+unless ``overwrite=True``.
 """
 
 import csv
@@ -30,7 +34,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._defaults import CHUNK_SECONDS, FIT_SECONDS, RANDOM_STATE
-from ._resume import commit, done_before
+from ._resume import commit, done_before, settings_of
 from ._separate import METHODS
 from ._validation import SampleRate
 
@@ -110,7 +114,8 @@ def _separate_one(path, output_dir, options, *, overwrite, threads):
            "seconds": np.nan, "rtf": np.nan, "error": "", "notes": ""}
     t0 = time.perf_counter()
     try:
-        done = done_before(path, output_dir, overwrite=overwrite)
+        settings = settings_of(options)
+        done = done_before(path, output_dir, overwrite=overwrite, settings=settings)
         if done is not None:
             row.update(status="skipped", outputs=";".join(done["outputs"]),
                        duration_s=done.get("duration_s", np.nan))
@@ -133,7 +138,7 @@ def _separate_one(path, output_dir, options, *, overwrite, threads):
                lambda staged, written: write_sources(
                    staged, result.sources, result.sr, subtype=result.subtype,
                    written=written),
-               result.duration_s)
+               result.duration_s, settings)
         seconds = time.perf_counter() - t0
         row.update(status="done", outputs=";".join(str(t) for t in result.targets),
                    duration_s=result.duration_s, seconds=seconds,

@@ -84,7 +84,7 @@ CASES = [
          "the rate it was "
          "trained at, 8000 Hz: --model-sr is only for a model file that does not; "
          "leave it out."),
-    Case("--keep", "two-voices", "mono", ["--keep", "speech"],
+    Case("--keep", "two-voices", "mono", ["--method", "mask", "--keep", "speech"],
          "--keep needs a model whose outputs are named classes (such as "
          "speech8k-speech-noise: noise, speech); the outputs of the default model, "
          "speech8k-2voices, come in no fixed order, so none can be named."),
@@ -92,8 +92,15 @@ CASES = [
          ["--model", "speech8k-speech-noise", "--keep", "music"],
          "--keep names 'music', which is not an output of speech8k-speech-noise (its "
          "classes: noise, speech)."),
-    Case("--keep", "on-iva", "room", ["--keep", "speech"],
-         "--keep needs a model whose outputs are named classes"),
+    Case("--keep", "on-a-room", "room", ["--keep", "speech"],
+         "--keep needs a model whose outputs are named classes (such as "
+         "speech8k-speech-noise: noise, speech); the outputs of the default "
+         "separators (speech8k-2voices for a mono file, IVA for a multichannel one) "
+         "come in no fixed order, so none can be named."),
+    Case("--keep", "on-iva", "room", ["--method", "iva", "--keep", "speech"],
+         "--keep needs a model whose outputs are named classes (such as "
+         "speech8k-speech-noise: noise, speech); the outputs of IVA come in no fixed "
+         "order, so none can be named."),
     Case("--chunk-seconds", "0.5", "mono", ["--chunk-seconds", "0.5"], "changes"),
     Case("--chunk-seconds", "under-a-window", "mono", ["--chunk-seconds", "0.001"],
          "--chunk-seconds must be at least 0.032 s (one STFT window of the model, "

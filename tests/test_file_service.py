@@ -415,3 +415,29 @@ def test_separate_files_keeps_a_class_by_keyword(recordings, tmp_path):
     with pytest.raises(ValueError, match="keep names 'music'"):
         separate_files([recordings / "mono.wav"], tmp_path / "x",
                        model="speech8k-speech-noise", keep="music")
+
+
+def test_a_batch_rerun_with_other_outputs_kept_is_not_skipped(recordings, tmp_path,
+                                                               capsys):
+    # rerun as it was: skipped; with another --keep: separated again, as
+    # the file alone would be (its noise output written); with every
+    # output: the speech output in the way is refused, not replaced
+    inputs = [recordings / "mono.wav", recordings / "other.wav"]
+    model = ["--model", "speech8k-speech-noise", "--quiet"]
+    out = tmp_path / "out"
+
+    def batch(*args):
+        status, stdout, err = run(["separate", *inputs, "-o", out, *model, *args], capsys)
+        return status, stdout + err
+
+    assert batch("--keep", "speech")[0] == 0
+    speech = (out / "mono_speech.wav").read_bytes()
+    status, said = batch("--keep", "speech")
+    assert status == 0 and "0 separated, 2 already done" in said
+    status, said = batch("--keep", "noise")
+    assert status == 0 and "2 separated, 0 already done" in said
+    assert (out / "mono_noise.wav").is_file()
+    status, said = batch()
+    assert status == 1
+    assert "output file(s) exist" in said and "Pass --force" in said
+    assert (out / "mono_speech.wav").read_bytes() == speech

@@ -43,7 +43,7 @@ def cmd_stream(args):
         block_sr = model_rate(model, args.model_sr)
         x = resample(data[:, 0], sr, block_sr)
     index = kept_outputs(fixed_classes(model), args.keep,
-                         what=what.split(" (")[0] if model is not None else "online IVA")
+                         what="online IVA" if model is None else args.model or STREAM_MODEL)
     targets = plan_outputs(args.input, args.output, stream.n_outputs, model=model,
                            overwrite=args.force, keep=args.keep)
     block = max(1, int(round(args.block_ms * block_sr / 1000)))
