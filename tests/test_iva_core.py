@@ -37,7 +37,8 @@ def test_ip_row_solves_its_equations():
 def test_online_and_offline_updates_give_the_same_rows_for_the_same_statistics():
     rng = np.random.default_rng(1)
     W0 = np.eye(M) + 0.3 * _complex(rng, F, M, M)
-    online = _OnlineAuxIVA(F, M, forgetting=0.9, model="laplace", ref=0, W0=W0)
+    online = _OnlineAuxIVA(F, M, forgetting=0.9, model="laplace", ref=0, W0=W0,
+                           hold=0)
     V0 = np.stack([_covariance(rng) for _ in range(M)])          # (K, F, M, M)
     online.V = V0.copy()
     x = _complex(rng, F, M)                                        # one frame
@@ -56,7 +57,8 @@ def test_online_and_offline_updates_give_the_same_rows_for_the_same_statistics()
 @pytest.mark.parametrize("model", ["laplace", "gauss"])
 def test_online_weights_of_a_frame_are_the_offline_weights(model):
     power = core._power(_complex(np.random.default_rng(2), F, M, 7))
-    state = _OnlineAuxIVA(F, M, 0.9, model, 0, W0=np.tile(np.eye(M), (F, 1, 1)))
+    state = _OnlineAuxIVA(F, M, 0.9, model, 0, W0=np.tile(np.eye(M), (F, 1, 1)),
+                          hold=0)
     offline = core._weights(power, model)[0]                       # (K, T)
     for t in range(power.shape[2]):
         np.testing.assert_array_equal(state._phi(power[:, :, t]), offline[:, t])
@@ -119,7 +121,7 @@ def _lapack_twin(state):
     """A copy of an online state that takes the LAPACK path (the code the
     closed forms replace): the same W and V, canonical layout."""
     twin = _OnlineAuxIVA(state.W.shape[0], state.W.shape[1], state.forgetting,
-                         state.model, state.ref, W0=state.W.copy())
+                         state.model, state.ref, W0=state.W.copy(), hold=state.hold)
     twin._small = False
     twin.V = np.array(state.V)
     return twin
@@ -157,7 +159,7 @@ def test_online_closed_forms_give_the_lapack_path_frame_by_frame(m, model):
     rng = np.random.default_rng(30 + m)
     n_freqs = 33
     W0 = np.eye(m) + 0.3 * _complex(rng, n_freqs, m, m)
-    state = _OnlineAuxIVA(n_freqs, m, 0.95, model, ref=m - 1, W0=W0)
+    state = _OnlineAuxIVA(n_freqs, m, 0.95, model, ref=m - 1, W0=W0, hold=0)
     twin = _lapack_twin(state)
     assert state._small and state._v.shape == (m, m, m, n_freqs)
     spec = _complex(rng, 300, n_freqs, m) * rng.exponential(size=(300, 1, m))
@@ -173,7 +175,8 @@ def test_online_closed_forms_on_a_nearly_singular_band():
     # coherent): the rows still agree with LAPACK's to what the conditioning
     # allows, and every row stays finite
     rng = np.random.default_rng(40)
-    state = _OnlineAuxIVA(F, M, 0.9, "laplace", 0, W0=np.eye(M) + 0.3 * _complex(rng, F, M, M))
+    state = _OnlineAuxIVA(F, M, 0.9, "laplace", 0, hold=0,
+                          W0=np.eye(M) + 0.3 * _complex(rng, F, M, M))
     V = np.stack([_covariance(rng) for _ in range(M)])
     u = _complex(rng, M)
     V[:, 2] = np.outer(u, u.conj()) + 1e-9 * np.eye(M)            # cond ~ 1e10
@@ -191,7 +194,8 @@ def test_online_closed_forms_raise_on_a_singular_band_as_lapack_does():
     # an exactly singular system (an all-zero band of covariances): the
     # closed form hands it to LAPACK, which raises as it always did
     rng = np.random.default_rng(41)
-    state = _OnlineAuxIVA(F, M, 0.9, "laplace", 0, W0=np.tile(np.eye(M), (F, 1, 1)))
+    state = _OnlineAuxIVA(F, M, 0.9, "laplace", 0, W0=np.tile(np.eye(M), (F, 1, 1)),
+                          hold=0)
     V = np.stack([_covariance(rng) for _ in range(M)])
     V[:, 1] = 0
     state.V = V

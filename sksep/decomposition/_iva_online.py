@@ -46,21 +46,45 @@ class _OnlineAuxIVA:
     the output is then separated. ``converged_frame`` is the frame at which
     that happened. Every step depends on frames only, never on the blocks
     they came in, so the stream stays independent of block sizes.
+
+    A fitted start (``W0``, an offline fit's demixing matrices) separates
+    from the first frame with them. Its covariances start as the ones those
+    filters are the fixed point of at AuxIVA's scale (``V_k = W^-1 W^-H``:
+    ``W V_k w_k = e_k``, ``w_k^H V_k w_k = 1``), counted as the past
+    (the forgetting factor from the first frame, no running mean), and the
+    filters are held for the stream's memory, ``ceil(1 / (1 - forgetting))``
+    frames, while the covariances gather the new frames. Starting instead
+    from near-zero covariances and a running mean made the first frame's
+    rank-one covariance replace the fitted filters: on a two-voice room
+    (RT60 0.15 s) the fitted stream gave -8.1 / +1.3 dB SDR improvement in
+    its first 2 s against the offline filters' +15.7 / +24.5, and less than
+    an unfitted stream all along; now the first 2 s are the offline
+    filters' and the rest at least the unfitted stream's
+    (tests/test_streaming.py).
     """
 
     def __init__(self, n_freqs, n_channels, forgetting, model, ref, W0=None,
-                 warm_frames=0, warm_iter=30, pass_through=True):
+                 warm_frames=0, warm_iter=30, pass_through=True, hold=None):
         self.forgetting, self.model, self.ref = forgetting, model, ref
         self._small = n_channels in _SMALL         # the closed forms' layout and path
         self.W = (np.tile(np.eye(n_channels, dtype=np.complex128), (n_freqs, 1, 1))
                   if W0 is None else np.array(W0, dtype=np.complex128))
-        self.V = np.tile(1e-6 * np.eye(n_channels, dtype=np.complex128),
-                         (n_channels, n_freqs, 1, 1))          # (K, F, M, M)
+        if W0 is None:
+            self.V = np.tile(1e-6 * np.eye(n_channels, dtype=np.complex128),
+                             (n_channels, n_freqs, 1, 1))      # (K, F, M, M)
+        else:        # the covariances the fitted filters are the fixed point of
+            inv = np.linalg.inv(self.W)                        # (F, M, K)
+            self.V = np.broadcast_to(inv @ np.conj(np.swapaxes(inv, 1, 2)),
+                                     (n_channels, *self.W.shape))
+        if hold is None:           # frames a fitted start's filters are held
+            hold = (int(np.ceil(1 / (1 - forgetting))) if W0 is not None
+                    and forgetting < 1 else 0)
+        self.hold = int(hold)
         self.warm_frames = 0 if W0 is not None else int(warm_frames)
         self.warm_iter = warm_iter
         self.pass_through = pass_through
         self.n_frames = 0
-        self.ramp = True
+        self.ramp = W0 is None
         self._buffer = []
         self.converged_frame = 0 if (W0 is not None or self.warm_frames == 0) else None
 
@@ -97,17 +121,20 @@ class _OnlineAuxIVA:
 
     def _update(self, x, alpha):
         """One frame ``x (F, M)``: the covariances forget by ``alpha``, then
-        every row is updated by iterative projection."""
+        every row is updated by iterative projection (not while a fitted
+        start's filters are held)."""
+        rows = self.hold == 0 or self.n_frames > self.hold
         if self._small:
-            return self._update_small(x, alpha)
+            return self._update_small(x, alpha, rows)
         y = (self.W @ x[:, :, None])[..., 0]                       # (F, K)
         phi = self._phi(_power(y))                                 # (K,)
         xx = x[:, :, None] * x.conj()[:, None, :]                  # (F, M, M)
         for k in range(x.shape[1]):
             self.V[k] = alpha * self.V[k] + (1 - alpha) * phi[k] * xx
-            _ip_row(self.W, self.V[k], k)
+            if rows:
+                _ip_row(self.W, self.V[k], k)
 
-    def _update_small(self, x, alpha):
+    def _update_small(self, x, alpha, rows=True):
         """:meth:`_update` for 2 or 3 microphones, elementwise over the
         frequencies (laid out last) instead of batched LAPACK calls on 2049
         tiny matrices, whose per-matrix overhead dominated (3 voices: a
@@ -125,7 +152,8 @@ class _OnlineAuxIVA:
         vt = self._v                                               # (K, M, M, F)
         vt *= alpha
         vt += ((1 - alpha) * phi)[:, None, None, None] * xx
-        _ip_sweep_small(self.W, vt)     # offline AuxIVA's row updates
+        if rows:
+            _ip_sweep_small(self.W, vt)     # offline AuxIVA's row updates
 
     def _project(self, x):
         """The separated frame ``(F, K)``: the outputs ``W x`` scaled back
