@@ -253,3 +253,21 @@ def test_scorer_leaves_a_silent_source_out_of_a_fold_with_one_warning():
     messages = {str(w.message) for w in caught if issubclass(w.category, UserWarning)}
     assert any("[1] are silent in this fold" in m for m in messages)
     assert not any("Traceback" in m for m in messages)
+
+
+@pytest.mark.parametrize("metric", ["si_sdr", "pit_si_sdr", "pairwise_si_sdr",
+                                    "bss_eval"])
+def test_a_samples_by_sources_array_is_refused_with_the_axis_to_pass(metric):
+    # FastICASeparator's (n_samples, n_sources) read as n_samples signals of
+    # 2 samples: pit_si_sdr tried to allocate n_samples^2 scores (47.7 GiB
+    # for 10 s at 8 kHz); now a clear error naming axis=0, which works
+    import sksep.metrics as m
+
+    S = np.random.default_rng(0).standard_normal((8000, 2))
+    with pytest.raises(ValueError, match=r"shape \(8000, 2\).*pass axis=0"):
+        getattr(m, metric)(S, S)
+    scores = getattr(m, metric)(S, S, axis=0)
+    first = np.asarray(scores[0] if isinstance(scores, tuple) else scores)
+    if metric == "pairwise_si_sdr":
+        first = np.diag(first)
+    assert np.all(first > 100)

@@ -19,10 +19,23 @@ def _as_signals(name, x, axis):
     empty along time (leading axes may be empty)."""
     x = check_audio(x, name, ndims=None, shapes="(..., n_times) array",
                     allow_empty=True)
+    shape = x.shape
     x = np.moveaxis(x, axis, -1).astype(np.float64, copy=False)
     if x.shape[-1] == 0:
         raise ValueError(f"{name} is empty along its time axis.")
+    n_times = x.shape[-1]
+    if x.ndim >= 2 and n_times <= _MAX_SOURCES and x.shape[-2] >= 50 * n_times:
+        # (n_samples, n_sources) read as n_samples signals of n_sources
+        # samples: pairwise scores would need n_samples^2 memory
+        raise ValueError(
+            f"{name} has shape {shape}: read with time along axis={axis}, that is "
+            f"{x.shape[-2]} signals of {n_times} samples each. The metrics take "
+            "(n_sources, n_times); for (n_samples, n_sources), as FastICASeparator "
+            "and IVASeparator return, pass axis=0 (or the transpose).")
     return x
+
+
+_MAX_SOURCES = 32     # a time axis this short, under 50x more signals: transposed
 
 
 def _check_pair(reference, estimate, axis):
