@@ -58,3 +58,22 @@ def validate_audio(estimator, X, *, reset=True, **kwargs):
     X = validate_data(estimator, X, reset=reset, ensure_all_finite=False, **kwargs)
     check_finite(X)
     return X
+
+
+class DefaultSTFTParamsMixin:
+    """``set_params(stft__n_fft=...)`` on an estimator whose ``stft`` is
+    None (its default front end): the default is made explicit first, then
+    tuned, so that ``GridSearchCV(est, {"stft__n_fft": [...]})`` works without
+    passing ``stft=``; a default that hops a quarter window keeps doing so
+    for the tuned ``n_fft``. The class gives ``_default_stft()``: the
+    STFTTransformer that ``fit`` would use for None."""
+
+    def set_params(self, **params):
+        if (getattr(self, "stft", None) is None and "stft" not in params
+                and any(key.startswith("stft__") for key in params)):
+            stft = self._default_stft()
+            if stft.win_length is None and stft.hop_length == stft.n_fft // 4:
+                # the defaults hop a quarter window: so does a tuned n_fft
+                stft.set_params(hop_length=None)
+            self.stft = stft
+        return super().set_params(**params)

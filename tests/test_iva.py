@@ -260,3 +260,23 @@ def test_single_precision_that_goes_singular_is_run_again_in_double(room, failur
     with pytest.warns(RuntimeWarning, match="ran it again in double precision"):
         single = IVASeparator(tol=0, max_iter=3, precision="single").fit(mix)
     np.testing.assert_array_equal(single.demixing_, double)
+
+
+def test_the_default_stft_tunes_as_stft__n_fft_in_a_grid_search(room, voices):
+    # stft=None is the room preset; tuning stft__n_fft makes it explicit
+    # (a quarter-window hop kept) instead of failing on None.set_params
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from sksep.metrics import pit_si_sdr_scorer
+
+    mix, _ = room
+    est = IVASeparator(sample_rate=SR).set_params(stft__n_fft=1024)
+    assert est.stft.get_params()["n_fft"] == 1024
+    assert est.fit(mix).stft_.hop_length_ == 256
+    default = IVASeparator(sample_rate=SR).set_params(stft__window="hann").fit(mix)
+    np.testing.assert_array_equal(default.transform(mix),
+                                  IVASeparator(sample_rate=SR).fit(mix).transform(mix))
+    search = GridSearchCV(IVASeparator(sample_rate=SR), {"stft__n_fft": [512, 2048]},
+                          scoring=pit_si_sdr_scorer, cv=KFold(2)).fit(mix, voices)
+    assert search.best_params_["stft__n_fft"] in (512, 2048)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))

@@ -59,3 +59,14 @@ def test_init_stores_every_argument_unchanged(cls):
     est = cls(**values)
     assert all(getattr(est, name) is value for name, value in values.items())
     assert set(vars(est)) == set(values)
+
+
+@pytest.mark.parametrize("cls", [MaskEstimator, CNNAutoencoderSeparator])
+def test_stft__n_fft_tunes_the_default_front_end(cls):
+    # the default (256-sample windows, 64-sample hop) made explicit when a
+    # nested parameter is set, the hop a quarter of the tuned window
+    est = cls().set_params(stft__n_fft=512)
+    assert est.stft.get_params()["n_fft"] == 512
+    assert est.stft.fit([[0.0] * 1024]).hop_length_ == 128
+    same = cls().set_params(stft__window="hann").stft.fit([[0.0] * 1024])
+    assert (same.n_fft, same.hop_length_) == (256, 64)

@@ -25,7 +25,7 @@ from .. import _dsp
 from .._defaults import FORGETTING, WARM_START_SECONDS
 from .._dsp import _torch as torch_dsp
 from .._persistence import VersionedPickleMixin
-from .._validation import reject_bool, validate_audio
+from .._validation import DefaultSTFTParamsMixin, reject_bool, validate_audio
 from ._core import _single_threaded_blas
 from ._iva_core import (
     _EPS,
@@ -92,8 +92,8 @@ def _waveform(st, Y, n_samples, dtype):
 
 # -- the estimator ----------------------------------------------------------------
 
-class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
-                   TransformerMixin, BaseEstimator):
+class IVASeparator(DefaultSTFTParamsMixin, VersionedPickleMixin,
+                   ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Separate voices recorded by several microphones in a reverberant room.
 
     One demixing matrix per frequency of the recording's whitened STFT, by
@@ -252,6 +252,10 @@ class IVASeparator(VersionedPickleMixin, ClassNamePrefixFeaturesOutMixin,
     def _check(self, X, reset):
         return validate_audio(self, X, reset=reset,
                               ensure_min_samples=2 if reset else 1)
+
+    def _default_stft(self):
+        """The front end ``fit`` uses for ``stft=None``."""
+        return default_stft(self.sample_rate)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._persistence import VersionedPickleMixin
-from .._validation import validate_audio
+from .._validation import DefaultSTFTParamsMixin, validate_audio
 from ._checks import (
     check_clips,
     check_every_class,
@@ -40,8 +40,8 @@ def _default_stft():
     return STFTTransformer(**SPEECH_8K)
 
 
-class BaseNeuralSeparator(SeparateMixin, VersionedPickleMixin, TransformerMixin,
-                          BaseEstimator):
+class BaseNeuralSeparator(DefaultSTFTParamsMixin, SeparateMixin, VersionedPickleMixin,
+                          TransformerMixin, BaseEstimator):
     """Fit on clean clips, separate mixtures: the deep separators' contract.
 
     Subclasses define ``_build_mask_net(n_freqs, n_sources)``,
@@ -49,6 +49,11 @@ class BaseNeuralSeparator(SeparateMixin, VersionedPickleMixin, TransformerMixin,
     """
 
     # -- the contract ------------------------------------------------------
+
+    @staticmethod
+    def _default_stft():
+        """The front end ``fit`` uses for ``stft=None``."""
+        return _default_stft()
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, validation=None):
