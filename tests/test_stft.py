@@ -252,3 +252,21 @@ def test_the_window_is_public_and_old_pickles_with_the_private_one_load(rng):
     Z = stft.transform(X)
     np.testing.assert_array_equal(old.transform(X), Z)
     np.testing.assert_array_equal(old.inverse_transform(Z), stft.inverse_transform(Z))
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_a_recording_in_read_audios_layout_is_refused_with_the_fix(channels):
+    # (n_samples, n_channels) from read_audio is not n_samples one-sample
+    # clips (which took 774 features per sample of a 10 s file): refused,
+    # and the transpose it names gives one clip per channel
+    from sksep import STFTTransformer
+
+    X = np.random.default_rng(0).standard_normal((8000, channels))
+    for method in ("fit", "fit_transform"):
+        with pytest.raises(ValueError, match=r"clips of .* pass X\.T"):
+            getattr(STFTTransformer(n_fft=256), method)(X)
+    fitted = STFTTransformer(n_fft=256).fit(X.T)
+    assert fitted.transform(X.T).shape[0] == channels
+    with pytest.raises(ValueError, match="pass X.T"):
+        STFTTransformer(n_fft=256).fit(np.zeros((1, 8000))).transform(
+            np.zeros((8000, 1)))

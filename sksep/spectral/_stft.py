@@ -190,6 +190,7 @@ default='reflect'
         self : STFTTransformer
             The fitted transformer.
         """
+        _refuse_samples_as_clips(X)
         X = validate_audio(self, X)
         self.hop_length_, self.win_length_ = _dsp.resolve_lengths(
             self.n_fft, self.hop_length, self.win_length)
@@ -233,6 +234,7 @@ default='reflect'
             in the order described in Notes.
         """
         check_is_fitted(self)
+        _refuse_samples_as_clips(X)
         X = validate_audio(self, X, reset=False)
         import torch
 
@@ -394,4 +396,26 @@ default='reflect'
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _refuse_samples_as_clips(X):
+    """A recording ``(n_samples, n_channels)``, as read_audio returns it,
+    taken for thousands of clips of a few samples: refused, with the fix.
+    (scikit-learn's estimator checks use a few dozen rows: never refused.)"""
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(X)
+        except TypeError:       # an array-like that numpy cannot look into
+            return
+    if len(shape) != 2:
+        return
+    n_clips, n_times = shape
+    if n_times <= 32 and n_clips >= 1000 and n_clips >= 50 * n_times:
+        raise ValueError(
+            f"X of shape {tuple(shape)} would be {n_clips} clips of {n_times} "
+            f"sample{'s' if n_times > 1 else ''} each. Is it one recording of "
+            f"{n_times} channel{'s' if n_times > 1 else ''}, (n_samples, n_channels) "
+            "as read_audio returns it? STFTTransformer takes one clip per row, "
+            "(n_clips, n_times): pass X.T (one row per channel).")
 
