@@ -208,3 +208,21 @@ def test_speech8k_models_separate_unseen_voices_as_documented():
         # among the LibriSpeech test readers) agrees with this measurement
         documented = entry["metrics"]["speech8k test LibriSpeech readers, 4 s"]
         assert abs(documented["si_sdri_db_mixed_sex"] - gain) < 1.5, (name, gain)
+
+
+def test_a_device_this_machine_lacks_is_refused_as_such_not_as_a_broken_file():
+    import torch
+
+    from sksep.pretrained import load, load_network
+
+    if not torch.cuda.is_available():
+        for loader in (load, load_network):
+            with pytest.raises(ValueError, match="torch sees no CUDA GPU"):
+                loader("fsdd-2speakers", device="cuda")
+    with pytest.raises(ValueError, match="is not a torch device"):
+        load("fsdd-2speakers", device="gpu")
+    # 'auto', as MaskEstimator(device=) takes it: a GPU where there is one
+    net = load_network("fsdd-2speakers", device="auto")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(net.net_.module_.parameters()).device.type == expected
+    assert load("fsdd-2speakers", device="auto").device == "auto"

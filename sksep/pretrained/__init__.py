@@ -134,6 +134,8 @@ def load(name_or_path, *, device="cpu"):
     device : str, default='cpu'
         Torch device for the network; tensors saved on a GPU are mapped
         here, so a model trained on a GPU loads on a CPU-only machine.
+        'auto' uses a CUDA GPU when torch sees one; a GPU this machine does
+        not have is refused.
 
     Returns
     -------
@@ -183,9 +185,10 @@ def _read(name_or_path, device):
     import torch
 
     path, entry = _resolve(name_or_path)
+    where = _map_location(device)
     try:
         with path.open("rb") as fh:
-            state = torch.load(fh, map_location=device, weights_only=True)
+            state = torch.load(fh, map_location=where, weights_only=True)
     except Exception as exc:  # torch raises many types for bad files
         raise ValueError(
             f"Cannot load a model from '{path}': {exc.__class__.__name__}: {exc}. "
@@ -195,6 +198,28 @@ def _read(name_or_path, device):
     check_state(state, path)
     rate = state["metadata"].get("sample_rate") or (entry or {}).get("sample_rate")
     return state, rate
+
+
+def _map_location(device):
+    """The torch device a model's tensors load onto: ``'auto'`` is a CUDA GPU
+    when torch sees one, else the CPU; a device this machine does not have,
+    or a name torch does not know, is refused in those words (not as a
+    broken file)."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        where = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device ('cpu', 'cuda', "
+                         "'cuda:1', 'auto', ...).") from exc
+    if where.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}, but torch sees no CUDA GPU on this "
+                         "machine (torch.cuda.is_available() is False); load on "
+                         "'cpu', or with device='auto' to use a GPU where there is "
+                         "one.")
+    return where
 
 
 def load_network(name_or_path, *, device="cpu"):
@@ -242,7 +267,8 @@ def load_network(name_or_path, *, device="cpu"):
     True
     """
     state, sample_rate = _read(name_or_path, device)
-    return network_separator(state, device=device, sample_rate=sample_rate)
+    return network_separator(state, device=_map_location(device),
+                             sample_rate=sample_rate)
 
 
 def save(estimator, path, *, metadata=None, overwrite=False, half=False):
