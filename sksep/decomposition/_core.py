@@ -282,6 +282,51 @@ def _whitening(X, mean, cov, n_components, solver):
     return (u / np.sqrt(d)).T[:n_components]
 
 
+_LOGCOSH_GAUSS = 0.37456       # E[log cosh(v)] for a standard normal v
+
+
+def _mean_logcosh(X, W):
+    """``E[log cosh(w x)]`` for each row ``w`` of ``W`` over the columns of
+    ``X``, in blocks (float64)."""
+    n = X.shape[1]
+    total = np.zeros(W.shape[0])
+    for sl in blocks(n, block_size(max(X.shape[0], W.shape[0]), X.itemsize)):
+        Y = np.abs(W.astype(X.dtype) @ X[:, sl]).astype(np.float64)
+        total += (Y + np.log1p(np.exp(-2.0 * Y))).sum(axis=1)
+    return total / n - np.log(2.0)
+
+
+def rotate_saddles(X, W):
+    """The saddle-point test of FastICA (Tichavsky, Koldovsky and Oja,
+    2006): for each pair of rows, the pair rotated by 45 degrees replaces it
+    when its non-Gaussianity, ``(E[log cosh(y)] - E[log cosh(v)])^2`` summed
+    over the pair, is larger. A fixed-point run can stop at such a saddle
+    (two sources half mixed, every step tiny); the rotated pair starts next
+    to the separating solution. Returns ``(W, rotated)``; ``W`` stays
+    orthonormal."""
+    W = np.array(W, dtype=np.float64)
+    k = W.shape[0]
+    if k < 2:
+        return W, False
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    rows = np.concatenate([W] + [np.stack([W[i] + W[j], W[i] - W[j]]) / np.sqrt(2.0)
+                                 for i, j in pairs])
+    score = (_mean_logcosh(X, rows) - _LOGCOSH_GAUSS) ** 2
+    own, rotated = score[:k], score[k:].reshape(-1, 2).sum(axis=1)
+    gain = rotated - own[[i for i, _ in pairs]] - own[[j for _, j in pairs]]
+    done, changed = set(), False
+    for p in np.argsort(-gain):          # the largest gains first, disjoint pairs
+        i, j = pairs[p]
+        if gain[p] <= 0:
+            break
+        if i in done or j in done:
+            continue
+        W[i], W[j] = rows[k + 2 * p], rows[k + 2 * p + 1]
+        done.update((i, j))
+        changed = True
+    return W, changed
+
+
 def _fixed_point(X1, w_init, g, *, algorithm, tol, max_iter, n_warmup):
     """Run FastICA on whitened ``X1`` (k, n): first on a strided subsample of
     ``n_warmup`` samples when that is much smaller than ``n``, then on all
@@ -298,8 +343,26 @@ def _fixed_point(X1, w_init, g, *, algorithm, tol, max_iter, n_warmup):
     stages = [X1]
     if n_warmup is not None and n >= 4 * n_warmup:
         stages.insert(0, np.ascontiguousarray(X1[:, :: n // n_warmup]))
-    n_iter, converged = 0, True
     min_iter = [1] * (len(stages) - 1) + [min(len(stages), max_iter)]
+    W, n_iter, converged = _run(stages, min_iter, w_init, g, algorithm=algorithm,
+                                tol=tol, max_iter=max_iter)
+    # a stop at a saddle: rotate the pairs found there and iterate on
+    for _ in range(W.shape[0]):
+        if not converged:
+            break
+        W, rotated = rotate_saddles(X1, W)
+        if not rotated:
+            break
+        W, more, converged = _run([X1], [min(2, max_iter)], W, g, algorithm=algorithm,
+                                  tol=tol, max_iter=max_iter)
+        n_iter += more
+    return W, n_iter, converged
+
+
+def _run(stages, min_iter, w_init, g, *, algorithm, tol, max_iter):
+    """The fixed-point iterations of ``algorithm`` over the data ``stages``
+    in turn, each from where the last stopped: ``(W, n_iter, converged)``."""
+    n_iter, converged = 0, True
     if algorithm == "parallel":
         W = w_init
         for X, least in zip(stages, min_iter):

@@ -119,7 +119,9 @@ default='unit-variance'
 
     n_iter_ : int
         Number of fixed-point iterations run, warm-up included (for
-        'deflation', the largest number over components).
+        'deflation', the largest number over components), and those run
+        after the saddle-point test (Tichavsky, Koldovsky and Oja, 2006)
+        rotated a pair of sources stopped half mixed.
 
     n_features_in_ : int
         Number of channels seen during ``fit``.
