@@ -143,7 +143,8 @@ def _separate_one(path, output_dir, options, *, overwrite, threads):
         row.update(status="done", outputs=";".join(str(t) for t in result.targets),
                    duration_s=result.duration_s, seconds=seconds,
                    rtf=seconds / result.duration_s,
-                   notes=" / ".join(n.replace("\n", " ") for n in result.notes))
+                   notes=" / ".join(n.replace("\n", " ") for n in
+                                    [*result.notes, result.lost_band] if n))
     except Exception as exc:  # a file's failure is a result, not the batch's end
         row["error"] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
         row["seconds"] = time.perf_counter() - t0
@@ -334,7 +335,8 @@ def separate_files(inputs, output_dir, model=None, *, method=None, n_sources=Non
             out.append({"input": str(p), "status": "failed", "outputs": "",
                         "duration_s": np.nan, "seconds": 0.0, "rtf": np.nan,
                         "error": f"another input is also named '{p.stem}': outputs "
-                                 "would collide; rename one or separate them apart"})
+                                 "would collide; rename one or separate them apart",
+                        "notes": ""})
         else:
             out.append(_as_given(next(it), p, output_dir, abs_out))
     return out

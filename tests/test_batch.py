@@ -252,3 +252,29 @@ def test_a_killed_worker_loses_no_file(files, tmp_path, cluster):
     assert _outputs(tmp_path / "out") == _outputs(tmp_path / "serial")
     assert _private_files(tmp_path / "out") == sorted(
         f".call{k}.sksep-done.json" for k in range(4))
+
+
+def test_every_row_has_the_same_keys_and_a_high_rate_file_says_what_is_lost(tmp_path):
+    # a collision row, a done row: the same columns (r["notes"] never a
+    # KeyError); a 16 kHz mono file through an 8 kHz model says in its notes
+    # what the one-file command says in its last line
+    import librosa
+
+    from sksep.batch import separate_files
+    from sksep.datasets import load_speech_demo
+    from sksep.io import write_audio
+
+    demo = load_speech_demo()
+    mix = 0.4 * (demo.waveforms[0][:16000] + demo.waveforms[2][:16000])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_audio(tmp_path / "a" / "x.wav", librosa.resample(mix, orig_sr=8000,
+                                                           target_sr=16000), 16000)
+    write_audio(tmp_path / "b" / "x.wav", mix, 8000)
+    write_audio(tmp_path / "y.wav", librosa.resample(mix, orig_sr=8000,
+                                                     target_sr=16000), 16000)
+    rows = separate_files([tmp_path / "a", tmp_path / "b", tmp_path / "y.wav"],
+                          tmp_path / "out")
+    assert len({tuple(sorted(r)) for r in rows}) == 1
+    assert [r["status"] for r in rows] == ["failed", "failed", "done"]
+    assert "content above 4 kHz is not kept" in rows[2]["notes"]
