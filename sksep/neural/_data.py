@@ -9,7 +9,8 @@ class MixtureDataset(torch.utils.data.Dataset):
 
     Item ``i`` mixes clip ``i`` with partners of other labels: in
     permutation-invariant mode ``n_sources - 1`` random partners of
-    pairwise different labels (when the labels allow it); in class-fixed
+    pairwise different labels (when the labels allow it; without labels,
+    other clips, so no clip is mixed with a shifted copy of itself); in class-fixed
     mode one random clip of every other class, placed in the slot of its
     class. Partners get a random level (``snr_db`` range, relative to clip
     ``i``) and a random time shift of at most ``shift`` times the clip
@@ -62,8 +63,9 @@ class MixtureDataset(torch.utils.data.Dataset):
                 c = free[rng.integers(len(free))]
                 used.add(c)
                 chosen.append(rng.choice(self._by_label[c]))
-            else:
-                chosen.append(rng.integers(n))
+            else:       # no labels: any other clip (itself only when alone)
+                free = [k for k in range(n) if k != i and k not in chosen] or [i]
+                chosen.append(free[rng.integers(len(free))])
         return list(enumerate(chosen, start=1))
 
     def _excerpt(self, rng, j):
