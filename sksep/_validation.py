@@ -69,11 +69,18 @@ class DefaultSTFTParamsMixin:
     STFTTransformer that ``fit`` would use for None."""
 
     def set_params(self, **params):
-        if (getattr(self, "stft", None) is None and "stft" not in params
-                and any(key.startswith("stft__") for key in params)):
-            stft = self._default_stft()
-            if stft.win_length is None and stft.hop_length == stft.n_fft // 4:
-                # the defaults hop a quarter window: so does a tuned n_fft
-                stft.set_params(hop_length=None)
-            self.stft = stft
-        return super().set_params(**params)
+        nested = {key[len("stft__"):]: value for key, value in params.items()
+                  if key.startswith("stft__")}
+        if getattr(self, "stft", None) is not None or "stft" in params or not nested:
+            return super().set_params(**params)
+        # the plain parameters first (a new sample_rate sets the default
+        # window), then the default made explicit and tuned: nothing changes
+        # when either step refuses a parameter
+        super().set_params(**{key: value for key, value in params.items()
+                              if not key.startswith("stft__")})
+        stft = self._default_stft()
+        if stft.win_length is None and stft.hop_length == stft.n_fft // 4:
+            # the defaults hop a quarter window: so does a tuned n_fft
+            stft.set_params(hop_length=None)
+        self.stft = stft.set_params(**nested)
+        return self

@@ -280,3 +280,15 @@ def test_the_default_stft_tunes_as_stft__n_fft_in_a_grid_search(room, voices):
                           scoring=pit_si_sdr_scorer, cv=KFold(2)).fit(mix, voices)
     assert search.best_params_["stft__n_fft"] in (512, 2048)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_a_new_sample_rate_and_a_nested_stft_parameter_set_together():
+    # the default window follows the new rate (16 kHz: 4096 samples), and a
+    # refused parameter leaves the estimator as it was
+    est = IVASeparator().set_params(sample_rate=16000, stft__window="hann")
+    assert est.stft.get_params()["n_fft"] == 4096
+    est = IVASeparator()
+    for bad in ({"stft__n_fft": 512, "bogus": 1}, {"stft__bogus": 1}):
+        with pytest.raises(ValueError):
+            est.set_params(**bad)
+        assert est.stft is None

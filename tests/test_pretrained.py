@@ -221,6 +221,9 @@ def test_a_device_this_machine_lacks_is_refused_as_such_not_as_a_broken_file():
                 loader("fsdd-2speakers", device="cuda")
     with pytest.raises(ValueError, match="is not a torch device"):
         load("fsdd-2speakers", device="gpu")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ValueError, match="not available on this machine"):
+            load("fsdd-2speakers", device="mps")
     # 'auto', as MaskEstimator(device=) takes it: a GPU where there is one
     net = load_network("fsdd-2speakers", device="auto")
     expected = "cuda" if torch.cuda.is_available() else "cpu"

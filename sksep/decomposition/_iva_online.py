@@ -48,9 +48,10 @@ class _OnlineAuxIVA:
     they came in, so the stream stays independent of block sizes.
 
     A fitted start (``W0``, an offline fit's demixing matrices) separates
-    from the first frame with them. Its covariances start as the ones those
-    filters are the fixed point of at AuxIVA's scale (``V_k = W^-1 W^-H``:
-    ``W V_k w_k = e_k``, ``w_k^H V_k w_k = 1``), counted as the past
+    from the first frame with them. Its covariances start as ones those
+    filters are a fixed point of (``V_k = W^-1 W^-H``: ``W V_k w_k = e_k``,
+    ``w_k^H V_k w_k = 1``; not the stream's own scale, which differs by
+    frequency: rescaling them to it did worse), counted as the past
     (the forgetting factor from the first frame, no running mean), and the
     filters are held for the stream's memory, ``ceil(1 / (1 - forgetting))``
     frames, while the covariances gather the new frames. Starting instead
@@ -77,7 +78,7 @@ class _OnlineAuxIVA:
             self.V = np.broadcast_to(inv @ np.conj(np.swapaxes(inv, 1, 2)),
                                      (n_channels, *self.W.shape))
         if hold is None:           # frames a fitted start's filters are held
-            hold = (int(np.ceil(1 / (1 - forgetting))) if W0 is not None
+            hold = (int(np.ceil(1 / (1 - forgetting) - 1e-9)) if W0 is not None
                     and forgetting < 1 else 0)
         self.hold = int(hold)
         self.warm_frames = 0 if W0 is not None else int(warm_frames)

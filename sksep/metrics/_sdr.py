@@ -31,7 +31,8 @@ def _as_signals(name, x, axis):
             f"{name} has shape {shape}: read with time along axis={axis}, that is "
             f"{x.shape[-2]} signals of {n_times} samples each. The metrics take "
             "(n_sources, n_times); for (n_samples, n_sources), as FastICASeparator "
-            "and IVASeparator return, pass axis=0 (or the transpose).")
+            "and IVASeparator return, pass axis=0 (or the transpose); for a batch "
+            "of signals that short, give it a sources axis, (n, 1, n_times).")
     return x
 
 

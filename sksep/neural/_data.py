@@ -64,9 +64,21 @@ class MixtureDataset(torch.utils.data.Dataset):
                 used.add(c)
                 chosen.append(rng.choice(self._by_label[c]))
             else:       # no labels: any other clip (itself only when alone)
-                free = [k for k in range(n) if k != i and k not in chosen] or [i]
-                chosen.append(free[rng.integers(len(free))])
+                chosen.append(self._other_clip(rng, i, chosen))
         return list(enumerate(chosen, start=1))
+
+    def _other_clip(self, rng, i, chosen):
+        """A random clip other than ``i`` and, while others remain, than
+        those ``chosen``; ``i`` itself only when it is the only clip. Drawn
+        in constant time whatever the number of clips."""
+        n = len(self.clips)
+        if n == 1:
+            return 0
+        while True:
+            j = int(rng.integers(n - 1))
+            j += j >= i
+            if j not in chosen or len(chosen) >= n - 1:
+                return j
 
     def _excerpt(self, rng, j):
         clip = self.clips[j]

@@ -219,6 +219,13 @@ def _map_location(device):
                          "machine (torch.cuda.is_available() is False); load on "
                          "'cpu', or with device='auto' to use a GPU where there is "
                          "one.")
+    if where.type != "cpu":
+        try:                  # 'cuda:5' with one GPU, 'mps' off a Mac, ...
+            torch.empty(0, device=where)
+        except (RuntimeError, AssertionError) as exc:
+            why = str(exc).split("\n", 1)[0].split(". ", 1)[0][:160]
+            raise ValueError(f"device={device!r} is not available on this machine "
+                             f"({why}); load on 'cpu' or 'auto'.") from exc
     return where
 
 
