@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._device import resolve_device
 from .._persistence import VersionedPickleMixin
 from .._validation import DefaultSTFTParamsMixin, validate_audio
 from ._checks import (
@@ -234,11 +235,7 @@ class BaseNeuralSeparator(DefaultSTFTParamsMixin, SeparateMixin, VersionedPickle
         )
 
     def _device(self):
-        import torch
-
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device
+        return resolve_device(self.device)
 
     def _fit(self, X, y, valid=None):
         import torch

@@ -172,7 +172,7 @@ def load(name_or_path, *, device="cpu"):
     >>> sep.separate(mix).shape
     (2, 4000)
     """
-    state, sample_rate = _read(name_or_path, device)
+    state, sample_rate, _ = _read(name_or_path, device)
     est = from_state(state, device=device)
     if sample_rate is not None:
         est.sample_rate_ = int(sample_rate)
@@ -180,8 +180,9 @@ def load(name_or_path, *, device="cpu"):
 
 
 def _read(name_or_path, device):
-    """A model file's checked dictionary, tensors on ``device``, and the
-    rate its model runs at (None when not known)."""
+    """A model file's checked dictionary, tensors on ``device``, the rate
+    its model runs at (None when not known) and the torch device the
+    tensors are on (:func:`_map_location`)."""
     import torch
 
     path, entry = _resolve(name_or_path)
@@ -197,7 +198,7 @@ def _read(name_or_path, device):
         ) from exc
     check_state(state, path)
     rate = state["metadata"].get("sample_rate") or (entry or {}).get("sample_rate")
-    return state, rate
+    return state, rate, where
 
 
 def _map_location(device):
@@ -207,8 +208,10 @@ def _map_location(device):
     broken file)."""
     import torch
 
+    from .._device import resolve_device
+
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return resolve_device(device)
     try:
         where = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:
@@ -273,9 +276,8 @@ def load_network(name_or_path, *, device="cpu"):
     >>> np.array_equal(net.separate(mix, sr=8000), est.separate(mix, sr=8000))
     True
     """
-    state, sample_rate = _read(name_or_path, device)
-    return network_separator(state, device=_map_location(device),
-                             sample_rate=sample_rate)
+    state, sample_rate, where = _read(name_or_path, device)
+    return network_separator(state, device=where, sample_rate=sample_rate)
 
 
 def save(estimator, path, *, metadata=None, overwrite=False, half=False):
