@@ -139,4 +139,3 @@ def speed_range(speed_perturb):
             f"with 0 < low <= high, got {speed_perturb!r}."
         )
     return tuple(float(v) for v in speed_perturb)
-
