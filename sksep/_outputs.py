@@ -151,17 +151,17 @@ def kept_outputs(classes, keep, what="the model"):
 
 
 def plan_outputs(path, output_dir, n_sources, *, model=None, overwrite=False,
-                 keep=None):
+                 only=None):
     """The checked output paths of the ``n_sources`` sources of ``path``
     (:func:`output_paths`, named after a class-fixed ``model``'s classes),
-    only those of the classes ``keep`` names (:func:`kept_outputs`) when
-    given: refused before any work when ``output_dir`` is a file or, unless
-    ``overwrite``, when an output exists."""
+    only those of the output indices ``only`` when given (those
+    :func:`kept_outputs` gives): refused before any work when
+    ``output_dir`` is a file or, unless ``overwrite``, when an output
+    exists."""
     check_output_dir(output_dir)
     targets = output_paths(path, output_dir, n_sources, names=output_names(model))
-    index = kept_outputs(fixed_classes(model), keep)
-    if index is not None:
-        targets = [targets[i] for i in index]
+    if only is not None:
+        targets = [targets[i] for i in only]
     check_outputs(targets, overwrite)
     return targets
 

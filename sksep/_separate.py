@@ -141,39 +141,41 @@ def check_options(*, method=None, model=None, n_sources=None, fit_seconds=FIT_SE
     if model_sr is not None and method not in _ROOM_METHODS:
         # a shipped model records its rate: a contradicting one is refused
         # here, before any file is read, as model_rate would for each file
-        name = default_model(method) if model is None else model
-        if isinstance(name, str):
-            from .pretrained import list_models
-
-            known = list_models().get(name, {}).get("sample_rate")
-            if known is not None and int(model_sr) != int(known):
-                raise _rate_refused(model_sr, known, f"the default model, {name},"
-                                    if model is None else name)
+        name, entry = _shipped_entry(method, model)
+        known = (entry or {}).get("sample_rate")
+        if known is not None and int(model_sr) != int(known):
+            raise _rate_refused(model_sr, known, f"the default model, {name},"
+                                if model is None else name)
     if keep is not None:
         _check_keep(keep, method, model)
+
+
+def _shipped_entry(method, model):
+    """``(name, registry entry)`` of the model a single-microphone method
+    would load (the default for ``method`` when ``model`` is None); the
+    entry is None for a model that is no shipped name."""
+    name = default_model(method) if model is None else model
+    if not isinstance(name, str):
+        return name, None
+    from .pretrained import list_models
+
+    return name, list_models().get(name)
 
 
 def _check_keep(keep, method, model):
     """Refuse a ``keep`` that no recording could honour: with IVA or ICA,
     or naming no class of a shipped model (known without loading it)."""
     if method in _ROOM_METHODS or _is_room_estimator(model):
-        raise ValueError(
-            f"keep needs a model whose outputs are named classes (such as "
-            f"speech8k-speech-noise: noise, speech); the outputs of "
-            f"{(method or 'iva').upper() if model is None else estimator_name(model)} "
-            "come in no fixed order, so none can be named.")
-    name = default_model(method) if model is None else model
-    if isinstance(name, str):
-        from .pretrained import list_models
-
-        entry = list_models().get(name)
-        if entry is not None:        # the registry records a model's classes
-            what = name
-            if model is None:
-                what = (f"the default separators ({name} for a mono file, IVA for a "
-                        "multichannel one)" if method is None
-                        else f"the default model, {name},")
-            kept_outputs(entry.get("classes"), keep, what=what)
+        kept_outputs(None, keep, what=(method or "iva").upper() if model is None
+                     else estimator_name(model))
+    name, entry = _shipped_entry(method, model)
+    if entry is not None:        # the registry records a model's classes
+        what = name
+        if model is None:
+            what = (f"the default separators ({name} for a mono file, IVA for a "
+                    "multichannel one)" if method is None
+                    else f"the default model, {name},")
+        kept_outputs(entry.get("classes"), keep, what=what)
 
 
 def _model_not_for(method):
@@ -371,7 +373,7 @@ def separate_file(path, output_dir, *, method=None, model=None, n_sources=None,
                          what=plan.get("name") or estimator_name(
                              plan.get("model") or plan["estimator"]))
     targets = plan_outputs(path, output_dir, plan["n_sources"], model=plan.get("model"),
-                           overwrite=overwrite, keep=keep)
+                           overwrite=overwrite, only=index)
     sources = separate_recording(plan, data, sr, name=path, fit_seconds=fit_seconds,
                                  chunk_seconds=chunk_seconds, progress=progress,
                                  say=note)

@@ -89,6 +89,15 @@ def _force_and_seed(parser):
                         help="seed of every random choice (default: %(default)s)")
 
 
+def _keep_option(parser, model):
+    """``--keep CLASS`` (repeatable), shown with ``model``, a shipped
+    class-fixed model the command takes."""
+    parser.add_argument("--keep", action="append", default=None, metavar="CLASS",
+                        help="write only this output of a model whose outputs are "
+                        f"named classes (--model {model} --keep speech: the voice "
+                        "without its background); repeat for several")
+
+
 # library parameter -> the option a command-line user typed
 _OPTION_NAMES = {"n_components": "--n-sources", "n_sources": "--n-sources",
                  "chunk_size": "--chunk-seconds", "chunk_seconds": "--chunk-seconds",

@@ -9,6 +9,7 @@ from ._common import (
     Interrupted,
     _in_cli_terms,
     _force_and_seed,
+    _keep_option,
     _plural,
 )
 from .._defaults import CHUNK_SECONDS, DEFAULT_MODEL, FIT_SECONDS, MODEL_SAMPLE_RATE
@@ -184,10 +185,7 @@ def add_parser(sub):
                    help="sample rate of a --model file that does not record its own "
                    f"(one trained outside 'sksep train'; default: {MODEL_SAMPLE_RATE}); "
                    "refused for a model that records another")
-    p.add_argument("--keep", action="append", default=None, metavar="CLASS",
-                   help="write only this output of a model whose outputs are named "
-                   "classes (--model speech8k-speech-noise --keep speech: the "
-                   "voice without its background); repeat for several")
+    _keep_option(p, "speech8k-speech-noise")
     p.add_argument("--chunk-seconds", type=float, default=CHUNK_SECONDS,
                    help="process long files in chunks of this length (default: "
                    "%(default)s)")

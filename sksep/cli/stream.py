@@ -26,7 +26,7 @@ from .._separate import (
     room_estimator,
     write_sources,
 )
-from ._common import CommandError
+from ._common import CommandError, _keep_option
 
 
 def cmd_stream(args):
@@ -45,7 +45,7 @@ def cmd_stream(args):
     index = kept_outputs(fixed_classes(model), args.keep,
                          what="online IVA" if model is None else args.model or STREAM_MODEL)
     targets = plan_outputs(args.input, args.output, stream.n_outputs, model=model,
-                           overwrite=args.force, keep=args.keep)
+                           overwrite=args.force, only=index)
     block = max(1, int(round(args.block_ms * block_sr / 1000)))
     y, times = _run_blocks(stream, x, block)
     y = resample(y, block_sr, sr, size=data.shape[0])
@@ -192,10 +192,7 @@ def add_parser(sub):
                    help="sample rate (Hz) of a --model file that does not record "
                         f"the rate it was trained at (default: {MODEL_SAMPLE_RATE}); "
                         "refused for a model that records another")
-    p.add_argument("--keep", action="append", default=None, metavar="CLASS",
-                   help="write only this output of a model whose outputs are named "
-                   "classes (--model speech8k-speech-noise-causal-16ms --keep "
-                   "speech); repeat for several")
+    _keep_option(p, "speech8k-speech-noise-causal-16ms")
     p.add_argument("--forgetting", type=float, default=FORGETTING,
                    help="online IVA: weight of the past per STFT frame")
     p.add_argument("--warm-start", type=float, default=WARM_START_SECONDS,
