@@ -10,6 +10,18 @@ re-exports these.
 
 import numpy as np
 
+#: More signals than this per row are clips, never a recording's channels.
+MAX_CHANNELS = 32
+
+
+def looks_like_channels(n_rows, n_cols):
+    """Whether ``n_rows`` signals of ``n_cols`` samples are rather one
+    recording ``(n_samples, n_channels)``, as read_audio and soundfile
+    return it: at most :data:`MAX_CHANNELS` columns, and at least 50 times
+    as many rows as columns. The one heuristic behind the refusals of that
+    layout by ``separate``, ``STFTTransformer`` and the metrics."""
+    return n_cols <= MAX_CHANNELS and n_rows >= 50 * n_cols
+
 
 class AudioTypeError(TypeError, ValueError):
     """Audio that is not real numbers (boolean, complex, text, objects).

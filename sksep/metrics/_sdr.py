@@ -7,6 +7,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.utils._param_validation import validate_params
 
+from .._audio_checks import looks_like_channels
 from .._validation import check_audio
 
 # the constraints every function of signals shares
@@ -24,7 +25,7 @@ def _as_signals(name, x, axis):
     if x.shape[-1] == 0:
         raise ValueError(f"{name} is empty along its time axis.")
     n_times = x.shape[-1]
-    if x.ndim >= 2 and n_times <= _MAX_SOURCES and x.shape[-2] >= 50 * n_times:
+    if x.ndim >= 2 and looks_like_channels(x.shape[-2], n_times):
         # (n_samples, n_sources) read as n_samples signals of n_sources
         # samples: pairwise scores would need n_samples^2 memory
         raise ValueError(
@@ -34,9 +35,6 @@ def _as_signals(name, x, axis):
             "and IVASeparator return, pass axis=0 (or the transpose); for a batch "
             "of signals that short, give it a sources axis, (n, 1, n_times).")
     return x
-
-
-_MAX_SOURCES = 32     # a time axis this short, under 50x more signals: transposed
 
 
 def _check_pair(reference, estimate, axis):

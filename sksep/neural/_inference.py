@@ -12,10 +12,14 @@ from numbers import Real
 
 import numpy as np
 
-from .._audio_checks import check_finite, check_signal, pcm_to_float
+from .._audio_checks import (
+    check_finite,
+    check_signal,
+    looks_like_channels,
+    pcm_to_float,
+)
 
 _AUTO_CHUNK = 1 << 18  # samples per chunk of separate(chunk_size="auto")
-_MAX_CHANNELS = 32     # more columns than this are clips, never a recording's channels
 
 
 class LoadedNet:
@@ -54,8 +58,7 @@ def _refuse_channel_columns(X, n_fft):
     """A batch whose clips are shorter than one STFT window and fewer than
     its rows is a multichannel recording ``(n_samples, n_channels)``, as
     ``soundfile.read`` returns it, taken for clips: refused, with the fix."""
-    if (X.ndim == 2 and X.shape[1] <= _MAX_CHANNELS and X.shape[1] < n_fft
-            and X.shape[0] >= 50 * X.shape[1]):
+    if X.ndim == 2 and X.shape[1] < n_fft and looks_like_channels(*X.shape):
         n, c = X.shape
         raise ValueError(
             f"Mixtures of shape {X.shape} would be {n} clips of {c} samples each, "

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .. import _dsp
+from .._audio_checks import looks_like_channels
 from .._persistence import VersionedPickleMixin
 from .._validation import validate_audio
 
@@ -411,7 +412,7 @@ def _refuse_samples_as_clips(X):
     if len(shape) != 2:
         return
     n_clips, n_times = shape
-    if n_times <= 32 and n_clips >= 1000 and n_clips >= 50 * n_times:
+    if n_clips >= 1000 and looks_like_channels(n_clips, n_times):
         raise ValueError(
             f"X of shape {tuple(shape)} would be {n_clips} clips of {n_times} "
             f"sample{'s' if n_times > 1 else ''} each. Is it one recording of "
