@@ -6,8 +6,8 @@ only about half of the LibriSpeech excerpts (``bench_speech8k.py``'s
 on the ``valid`` speakers (100 mixtures and lone voices, 12 conversations per
 corpus) beside the network alone:
 
-* a **leakage gate**: in frames of ``--frame-seconds`` (hop a quarter of
-  it), an output carrying less than ``floor`` dB of the outputs' energy is
+* a **leakage gate**: in frames of ``frame_seconds`` (0.1 or 0.25 s, hop a
+  quarter of it), an output carrying less than ``floor`` dB of the outputs' energy is
   attenuated, reaching 40 dB at ``floor`` and none 6 dB above it;
 * a **second pass**: each output separated again, keeping the part most like
   it (correlation).
@@ -19,7 +19,6 @@ see benchmarks/README.md.
     python benchmarks/alone_repairs.py ../shared/data [--model NAME]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -60,16 +59,7 @@ def second_pass(model, est):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("data", nargs="?", default="../shared/data")
-    p.add_argument("--model", default="speech8k-2voices")
-    args = p.parse_args()
-    import torch
-
-    from sksep.pretrained import load
-
-    torch.set_num_threads(1)
-    model = load(args.model)
+    args, model = bench.model_script(__doc__)
     for corpus in bench.CORPORA:
         d = bench.test_mixtures(args.data, corpus, n=100, seed=11, split="valid")
         cmix, crefs = bench.conversations(args.data, corpus, n=12, seed=3, split="valid")

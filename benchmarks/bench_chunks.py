@@ -13,7 +13,6 @@ separated in one pass and in chunks of several lengths and overlaps, on
     python benchmarks/bench_chunks.py ../shared/data [--model speech8k-2voices]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -27,19 +26,10 @@ SETTINGS = [(None, 0.0), (10, 0.25), (10, 0.5), (15, 0.25), (15, 0.5), (20, 0.25
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("data", nargs="?", default="../shared/data")
-    p.add_argument("--model", default="speech8k-2voices")
-    args = p.parse_args()
     import warnings
 
-    import torch
-
-    from sksep.pretrained import load
-
-    torch.set_num_threads(1)
+    args, model = bench.model_script(__doc__)
     warnings.simplefilter("ignore", UserWarning)     # the short-chunk warning
-    model = load(args.model)
     sr = bench.SR
     for split, n in (("valid", 12), ("test", 40)):
         for corpus in bench.CORPORA:

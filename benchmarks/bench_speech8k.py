@@ -295,6 +295,22 @@ def registry_metrics(row):
     return out
 
 
+def model_script(doc):
+    """``(args, model)`` of a study script on one model: its command line
+    (the data folder, ``--model``, default the shipped default) and the
+    model loaded, torch on one thread."""
+    import torch
+
+    from sksep.pretrained import load
+
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("data", nargs="?", default="../shared/data")
+    p.add_argument("--model", default="speech8k-2voices")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    return args, load(args.model)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default="../shared/data",
