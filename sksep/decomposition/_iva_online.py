@@ -59,9 +59,9 @@ class _OnlineAuxIVA:
     rank-one covariance replace the fitted filters: on a two-voice room
     (RT60 0.15 s) the fitted stream gave -8.1 / +1.3 dB SDR improvement in
     its first 2 s against the offline filters' +15.7 / +24.5, and less than
-    an unfitted stream all along; now the first 2 s are the offline
-    filters' and the rest at least the unfitted stream's
-    (tests/test_streaming.py).
+    an unfitted stream all along; now the first 2 s are close to the offline
+    filters' and the rest within a few tenths of a dB of the unfitted
+    stream's (tests/test_streaming.py).
     """
 
     def __init__(self, n_freqs, n_channels, forgetting, model, ref, W0=None,
